@@ -1,0 +1,24 @@
+"""tinygrad_dropbn: a small reverse-mode autodiff framework on NumPy, built to study
+backprop, dropout and batch norm.
+
+Example:
+    >>> import tinygrad_dropbn as tg
+    >>> x = tg.Tensor([[1.0, -2.0]], requires_grad=True)
+    >>> y = (x * 3).relu().sum()
+    >>> y.backward()
+    >>> x.grad.numpy()
+    array([[3., 0.]], dtype=float32)
+"""
+from .engine import Function, enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed
+from .tensor import (GradDtypeError, Tensor, arange, cat, concatenate, maximum, minimum, ones,
+                     rand, randn, stack, tensor, where, zeros)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function", "GradDtypeError", "GradcheckError", "Tensor", "arange", "cat", "concatenate",
+    "enable_grad", "gradcheck", "is_grad_enabled", "manual_seed", "maximum", "minimum",
+    "no_grad", "ones", "rand", "randn", "stack", "tensor", "where", "zeros",
+]

@@ -1,0 +1,528 @@
+"""The ``Tensor``: a NumPy array that remembers how it was computed.
+
+A tensor holds its value in ``data`` (an ``ndarray``), and, when it was produced by a recorded
+op, that op in ``grad_fn``. Arithmetic on tensors dispatches to the ops in :mod:`.ops`;
+``backward()`` hands the graph to the engine (:mod:`.engine`).
+
+Dtype rules (NumPy 2 promotes eagerly; a float32 network must stay float32):
+
+* NumPy arrays keep their dtype; Python scalars and lists become float32.
+* A Python scalar or an integer array combined with a float tensor takes the tensor's dtype.
+* float32 with float64 promotes to float64, as in NumPy.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import engine
+from . import ops
+from . import random as _random
+
+ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
+
+
+class GradDtypeError(TypeError, RuntimeError):
+    """``requires_grad=True`` on a tensor whose dtype cannot carry a gradient."""
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Args:
+        data: an array, a nested list or a scalar. NumPy arrays are copied and keep their dtype;
+            lists and Python scalars become float32 unless ``dtype`` says otherwise.
+        requires_grad: record operations on this tensor so ``backward()`` can fill ``.grad``.
+            Only floating-point tensors can require a gradient.
+        dtype: convert the data to this NumPy dtype.
+        name: an optional label, shown when the graph is drawn.
+
+    Example:
+        >>> import tinygrad_dropbn as tg
+        >>> x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad.numpy()
+        array([2., 4., 6.], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "name", "_retains_grad",
+                 "__weakref__")
+    # NumPy defers to Tensor's reflected operators (arr + x -> x.__radd__(arr)).
+    __array_ufunc__ = None
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False,
+                 dtype: Optional[Any] = None, name: Optional[str] = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, (np.ndarray, np.generic)):
+            array = np.array(data, dtype=dtype, copy=True)
+        else:
+            array = np.array(data, dtype=np.float32 if dtype is None else dtype)
+        self.data = array
+        self.grad: Optional[Tensor] = None
+        self.grad_fn: Optional[engine.Function] = None
+        self.requires_grad = False
+        self.name = name
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, data: Any, grad_fn: Optional[engine.Function]) -> "Tensor":
+        """Wrap an array the library just made (no copy); ``grad_fn`` None makes a constant."""
+        t = object.__new__(Tensor)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.grad_fn = grad_fn
+        t.requires_grad = grad_fn is not None
+        t.name = None
+        t._retains_grad = False
+        return t
+
+    # ------------------------------------------------------------------ properties & conversion
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user created (not produced by a recorded op)."""
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> "Tensor":
+        """The tensor with its axes reversed."""
+        return ops.Transpose.apply(self, axes=None)
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied -- like ``torch.Tensor.numpy``)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def item(self) -> Union[float, int, bool]:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's data, cut off from the graph."""
+        return Tensor._from_op(self.data, None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place (leaves only) and return self."""
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise GradDtypeError(
+                f"only floating-point tensors can require gradients, got dtype "
+                f"{self.data.dtype}. Convert it first, e.g. Tensor(x, dtype=np.float32), or keep "
+                "integer tensors (labels, indices) without requires_grad.")
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("requires_grad cannot be turned off on a non-leaf tensor; "
+                               "use .detach() instead")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> "Tensor":
+        """Keep ``.grad`` on this non-leaf tensor after ``backward()`` (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+        return self
+
+    def backward(self, grad: Optional[ArrayLike] = None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on.
+
+        Args:
+            grad: the gradient of some final scalar with respect to this tensor; may be omitted
+                for a one-element tensor (it is then 1).
+            retain_graph: keep the arrays ops saved for backward, so backward can run again.
+        """
+        engine.backward(self, grad, retain_graph)
+
+    def float(self) -> "Tensor":
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.astype(np.float64)
+
+    def astype(self, dtype: Any) -> "Tensor":
+        """This tensor converted to ``dtype`` (differentiable between float dtypes)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if self.requires_grad and not np.issubdtype(dtype, np.floating):
+            return Tensor._from_op(self.data.astype(dtype), None)
+        return ops.Cast.apply(self, dtype=dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = []
+        if self.data.dtype != np.float32:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"Tensor({body}{''.join(', ' + e for e in extras)})"
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all() on its .numpy()")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    # --------------------------------------------------------------------------- arithmetic
+    def __add__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Add, self, other)
+
+    def __radd__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Add, other, self)
+
+    def __sub__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Sub, self, other)
+
+    def __rsub__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Sub, other, self)
+
+    def __mul__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Mul, self, other)
+
+    def __rmul__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Mul, other, self)
+
+    def __truediv__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Div, self, other)
+
+    def __rtruediv__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Div, other, self)
+
+    def __matmul__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.MatMul, self, other)
+
+    def __rmatmul__(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.MatMul, other, self)
+
+    def __neg__(self) -> "Tensor":
+        return ops.Neg.apply(self)
+
+    def __pow__(self, exponent: ArrayLike) -> "Tensor":
+        if isinstance(exponent, (int, float, np.integer, np.floating)):
+            return ops.Pow.apply(self, exponent=self.data.dtype.type(exponent)
+                                 if self.data.dtype.kind == "f" else exponent)
+        # NOTE: a tensor exponent goes through exp(y * log(x)), defined for x > 0 only.
+        return (self.log() * exponent).exp()
+
+    def __rpow__(self, base: ArrayLike) -> "Tensor":
+        return (self * np.log(_as_tensor(base, like=self).data)).exp()
+
+    # Comparisons give boolean tensors outside the graph (masks, accuracy).
+    def __lt__(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(self.data < _raw(other), None)
+
+    def __le__(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(self.data <= _raw(other), None)
+
+    def __gt__(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(self.data > _raw(other), None)
+
+    def __ge__(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(self.data >= _raw(other), None)
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return Tensor._from_op(self.data == _raw(other), None)
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return Tensor._from_op(self.data != _raw(other), None)
+
+    # ---------------------------------------------------------------------- elementwise math
+    def exp(self) -> "Tensor":
+        return ops.Exp.apply(self)
+
+    def log(self) -> "Tensor":
+        return ops.Log.apply(self)
+
+    def sqrt(self) -> "Tensor":
+        return ops.Sqrt.apply(self)
+
+    def relu(self) -> "Tensor":
+        return ops.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
+        return ops.LeakyReLU.apply(self, negative_slope=negative_slope)
+
+    def sigmoid(self) -> "Tensor":
+        return ops.Sigmoid.apply(self)
+
+    def tanh(self) -> "Tensor":
+        return ops.Tanh.apply(self)
+
+    def abs(self) -> "Tensor":
+        return ops.Abs.apply(self)
+
+    def clip(self, lo: Optional[float] = None, hi: Optional[float] = None) -> "Tensor":
+        """Clamp to [lo, hi]; either bound may be None."""
+        if lo is None and hi is None:
+            raise ValueError("clip() needs at least one of lo and hi")
+        return ops.Clip.apply(self, lo=lo, hi=hi)
+
+    clamp = clip
+
+    def maximum(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Maximum, self, other)
+
+    def minimum(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Minimum, self, other)
+
+    # ---------------------------------------------------------------------------- reductions
+    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, unbiased: bool = True) -> "Tensor":
+        """Variance over ``axis``; unbiased (divide by n - 1) by default, as in PyTorch."""
+        return ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=1 if unbiased else 0)
+
+    def std(self, axis: Any = None, keepdims: bool = False, unbiased: bool = True) -> "Tensor":
+        return self.var(axis, keepdims, unbiased).sqrt()
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis: int = -1) -> "Tensor":
+        return ops.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> "Tensor":
+        return ops.LogSoftmax.apply(self, axis=axis)
+
+    def argmax(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
+        """Indices of the maxima (not differentiable)."""
+        return Tensor._from_op(np.argmax(self.data, axis=axis, keepdims=keepdims), None)
+
+    def argmin(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
+        return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
+
+    # ------------------------------------------------------------------------------- shaping
+    def reshape(self, *shape: Any) -> "Tensor":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        try:
+            return ops.Reshape.apply(self, shape=shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape a tensor of shape {self.shape} "
+                             f"({self.data.size} elements) into shape {shape}") from None
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """Merge axes ``start_dim`` through ``end_dim`` into one."""
+        if self.data.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.data.ndim, end_dim % self.data.ndim
+        shape = self.shape
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
+
+    def unsqueeze(self, axis: int) -> "Tensor":
+        return self.reshape(np.expand_dims(self.data, axis).shape)
+
+    def squeeze(self, axis: Optional[int] = None) -> "Tensor":
+        return self.reshape(np.squeeze(self.data, axis).shape)
+
+    def transpose(self, *axes: int) -> "Tensor":
+        """Permute axes as NumPy does; on a tensor of more than two dimensions, two axes swap
+        just those two (PyTorch's ``transpose(dim0, dim1)``)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            return ops.Transpose.apply(self, axes=None)
+        if len(axes) == 2 and self.data.ndim > 2:
+            order = list(range(self.data.ndim))
+            a, b = (ax % self.data.ndim for ax in axes)
+            order[a], order[b] = order[b], order[a]
+            axes = tuple(order)
+        if sorted(ax % max(self.data.ndim, 1) for ax in axes) != list(range(self.data.ndim)):
+            raise ValueError(f"transpose axes {axes} are not a permutation of the "
+                             f"{self.data.ndim} axes of a tensor of shape {self.shape}")
+        return ops.Transpose.apply(self, axes=tuple(ax % self.data.ndim for ax in axes))
+
+    def permute(self, *axes: int) -> "Tensor":
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=tuple(ax % self.data.ndim for ax in axes))
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        return ops.GetItem.apply(self, index=_raw_index(index))
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _raw_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    return _raw(index)
+
+
+def _as_tensor(x: Any, like: Tensor) -> Tensor:
+    """A constant tensor for a non-tensor operand, in ``like``'s dtype when that is float.
+
+    Python scalars and integer arrays take the float tensor's dtype, so mixing them into a
+    float32 computation never promotes it to float64. Float arrays keep their dtype.
+    """
+    if isinstance(x, Tensor):
+        return x
+    like_dtype = like.data.dtype
+    if isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype.kind in "biu" and like_dtype.kind == "f":
+            return Tensor._from_op(np.asarray(x, dtype=like_dtype), None)
+        return Tensor._from_op(np.asarray(x), None)
+    if like_dtype.kind == "f":
+        return Tensor._from_op(np.array(x, dtype=like_dtype), None)
+    return Tensor._from_op(np.array(x, dtype=np.float32 if isinstance(x, float) else None), None)
+
+
+def _binary(op: type, a: Any, b: Any) -> Tensor:
+    """Apply a two-input op after coercing operands: see the module docstring's dtype rules."""
+    if not isinstance(a, Tensor):
+        a = _as_tensor(a, like=b)
+    elif not isinstance(b, Tensor):
+        b = _as_tensor(b, like=a)
+    a_dtype, b_dtype = a.data.dtype, b.data.dtype
+    if a_dtype is not b_dtype:
+        if a_dtype.kind == "f" and b_dtype.kind in "biu":
+            b = Tensor._from_op(b.data.astype(a_dtype), None)
+        elif b_dtype.kind == "f" and a_dtype.kind in "biu":
+            a = Tensor._from_op(a.data.astype(b_dtype), None)
+    try:
+        return op.apply(a, b)
+    except ValueError as err:
+        if "broadcast" not in str(err):
+            raise
+        raise ValueError(
+            f"{op.__name__}: shapes {a.shape} and {b.shape} cannot be broadcast together "
+            "(NumPy rules: trailing dimensions must be equal or 1). Reshape one operand, "
+            "e.g. with .reshape() or .unsqueeze().") from None
+
+
+def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Optional[Any] = None) -> Tensor:
+    """Create a tensor (``torch.tensor``'s spelling)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _shape(shape: tuple) -> tuple:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def zeros(*shape: int, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape: int, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(*shape: int, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the library's generator."""
+    data = _random.generator().standard_normal(_shape(shape)).astype(dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*shape: int, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) samples from the library's generator."""
+    data = _random.generator().random(_shape(shape)).astype(dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def arange(*args: float, dtype: Any = np.float32) -> Tensor:
+    return Tensor(np.arange(*args, dtype=dtype))
+
+
+def concatenate(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (``torch.cat``)."""
+    tensors = _tensor_list(tensors, "concatenate")
+    try:
+        np.concatenate([np.empty(t.shape, dtype=bool) for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as err:
+        raise ValueError(f"concatenate along axis {axis}: shapes "
+                         f"{[t.shape for t in tensors]} do not fit ({err})") from None
+    return ops.Concatenate.apply(*tensors, axis=axis)
+
+
+cat = concatenate
+
+
+def stack(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = _tensor_list(tensors, "stack")
+    if len({t.shape for t in tensors}) != 1:
+        raise ValueError(f"stack needs tensors of one shape, got {[t.shape for t in tensors]}")
+    return ops.Stack.apply(*tensors, axis=axis)
+
+
+def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b``; differentiable in ``a`` and ``b``."""
+    condition = Tensor._from_op(np.asarray(_raw(condition), dtype=bool), None)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a)
+    if not isinstance(a, Tensor):
+        a = _as_tensor(a, like=b)
+    if not isinstance(b, Tensor):
+        b = _as_tensor(b, like=a)
+    return ops.Where.apply(condition, a, b)
+
+
+def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
+    return _binary(ops.Maximum, a, b)
+
+
+def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
+    return _binary(ops.Minimum, a, b)
+
+
+def _tensor_list(tensors: Iterable[Any], what: str) -> list:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{what} needs a non-empty sequence of tensors")
+    first = next((t for t in tensors if isinstance(t, Tensor)), None)
+    if first is None:
+        return [Tensor(t) for t in tensors]
+    return [_as_tensor(t, like=first) for t in tensors]
