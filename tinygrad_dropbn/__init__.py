@@ -12,12 +12,16 @@ Example:
 from .engine import Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
+from .serialization import load, save
+from .visualization import draw_graph, graph_text, render_graph
 from .tensor import (GradDtypeError, Tensor, arange, cat, concatenate, maximum, minimum, ones,
                      rand, randn, stack, tensor, where, zeros)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "load", "save",
+    "draw_graph", "graph_text", "render_graph",
     "Function", "GradDtypeError", "GradcheckError", "Tensor", "arange", "cat", "concatenate",
     "enable_grad", "gradcheck", "is_grad_enabled", "manual_seed", "maximum", "minimum",
     "no_grad", "ones", "rand", "randn", "stack", "tensor", "where", "zeros",

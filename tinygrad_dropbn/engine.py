@@ -6,17 +6,18 @@ Everything that makes reverse mode work lives in this file:
   is on and some input requires a gradient, the output tensor remembers the op (``grad_fn``) and
   the op remembers its inputs: that chain of references *is* the computation graph.
 * **Topological order.** :func:`topological_order` lists the ops reachable from a tensor so that
-  every op comes before the ops that produced its inputs. It is an explicit-stack depth-first
-  search, so a chain of 100,000 ops needs no recursion. Drawing the graph reuses it.
+  every op comes after all the ops that consume its output. It counts consumers and uses
+  explicit stacks, so a chain of 100,000 ops needs no recursion. Drawing the graph reuses it.
 * **The backward sweep.** :func:`backward` walks that order once. Each op receives the gradient
   of its output (summed over every consumer before it is visited), returns one gradient per
   input, and the engine un-broadcasts each of them to its input's shape -- the only place in the
   library where broadcasting is undone, so every backward rule reads as if shapes matched.
+  Then the op releases the arrays it saved, unless the graph is retained.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
@@ -49,30 +50,41 @@ class _GradMode(contextlib.ContextDecorator):
         _grad_enabled = self._saved.pop()
 
 
-def no_grad() -> _GradMode:
-    """Context manager and decorator: ops inside record no graph (like ``torch.no_grad``)."""
-    return _GradMode(False)
+def no_grad(func: Optional[Callable] = None) -> Any:
+    """Context manager and decorator (``@no_grad()`` or ``@no_grad``): ops inside record no
+    graph, like ``torch.no_grad``."""
+    mode = _GradMode(False)
+    return mode if func is None else mode(func)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad(func: Optional[Callable] = None) -> Any:
     """Context manager and decorator: turn recording back on inside a ``no_grad`` block."""
-    return _GradMode(True)
+    mode = _GradMode(True)
+    return mode if func is None else mode(func)
 
 
-@contextlib.contextmanager
-def module_scope(module: Any) -> Iterator[None]:
-    """Tag every op created inside with the chain of modules being called.
+class module_scope:
+    """Context manager tagging every op created inside with the chain of modules being called.
 
-    ``Module.__call__`` enters this, so each op knows which layer ran it; the graph drawing
-    groups ops into one cluster per module with it.
+    ``Module.__call__`` enters it, so each op knows which layer ran it; the graph drawing groups
+    ops into one cluster per module with it.
     """
-    global _module_scope
-    outer = _module_scope
-    _module_scope = outer + (module,)
-    try:
-        yield
-    finally:
-        _module_scope = outer
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def __enter__(self) -> None:
+        global _module_scope
+        self.outer = _module_scope
+        _module_scope = self.outer + (self.module,)
+
+    def __exit__(self, *exc: Any) -> None:
+        global _module_scope
+        _module_scope = self.outer
+
+
+# The graph's structure, which the engine sets and release() keeps.
+_ENGINE_ATTRIBUTES = frozenset({"inputs", "scope", "grad", "backward_step", "released"})
 
 
 class Function:
@@ -86,14 +98,16 @@ class Function:
 
     Attributes set by the engine on recorded ops:
         inputs: the input tensors, in order.
-        needs_input_grad: one bool per input.
         scope: the modules whose call created the op, outermost first.
         grad: the gradient of the op's output, once ``backward`` has reached it.
-        backward_step: the op's position in the backward sweep (0 = first), once reached.
+        backward_step: the op's position in the backward sweep (0 = first), once reached;
+            None when no gradient reached the op.
+        released: True once :meth:`release` dropped the saved arrays.
+    ``needs_input_grad`` (one bool per input) is read from ``inputs``; ``name`` is the label
+    the graph drawing shows.
     """
 
     inputs: tuple = ()
-    needs_input_grad: tuple = ()
     scope: tuple = ()
     grad: Optional[np.ndarray] = None
     backward_step: Optional[int] = None
@@ -108,24 +122,27 @@ class Function:
     @classmethod
     def apply(cls, *inputs: "Tensor", **attributes: Any) -> "Tensor":
         """Run the op on tensors, recording it in the graph when a gradient will be needed."""
-        from .tensor import Tensor
-
         fn = cls()
         if _grad_enabled:
-            needs = tuple([t.requires_grad for t in inputs])
-            if True in needs:
-                fn.inputs = inputs
-                fn.needs_input_grad = needs
-                fn.scope = _module_scope
-                out = fn.forward(*[t.data for t in inputs], **attributes)
-                return Tensor._from_op(out, fn)
-        return Tensor._from_op(fn.forward(*[t.data for t in inputs], **attributes), None)
+            for t in inputs:
+                if t.requires_grad:
+                    fn.inputs = inputs
+                    fn.scope = _module_scope
+                    out = fn.forward(*[t.data for t in inputs], **attributes)
+                    return _tensor.Tensor._from_op(out, fn)
+        return _tensor.Tensor._from_op(fn.forward(*[t.data for t in inputs], **attributes), None)
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """One bool per input: whether ``backward`` must compute that input's gradient."""
+        return tuple([t.requires_grad for t in self.inputs])
 
     def release(self) -> None:
         """Drop the arrays saved for the backward pass; keep the op's structure and attributes."""
         saved = self.__dict__
-        for name in [name for name, value in saved.items() if type(value) is np.ndarray]:
-            del saved[name]
+        for name in saved.keys() - _ENGINE_ATTRIBUTES:
+            if type(saved[name]) is np.ndarray:
+                del saved[name]
         self.released = True
 
     @property
@@ -155,35 +172,94 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 def topological_order(root: "Tensor") -> list[Function]:
     """The recorded ops reachable from ``root``, each before the ops that produced its inputs.
 
-    Iterative depth-first search: an op is emitted after every op that consumes its output, which
-    is the order in which the backward sweep may visit it. Input order decides ties, so the same
-    program always yields the same order.
+    Kahn's algorithm on consumer counts: a first walk counts, for every op, how many inputs of
+    other ops its output feeds; the second emits an op once every one of its consumers has been
+    emitted -- the order in which the backward sweep may visit it, since by then each consumer
+    has sent its share of the gradient. Both walks use an explicit stack, so a chain of 100,000
+    ops needs no recursion. Input order decides ties, so the same program yields the same order.
     """
     start = root.grad_fn
     if start is None:
         return []
-    post_order: list[Function] = []
-    visited = {start}
-    stack: list = [(start, False)]
+    consumers = {start: 0}
+    stack = [start]
     while stack:
-        fn, inputs_done = stack.pop()
-        if inputs_done:
-            post_order.append(fn)
-            continue
-        stack.append((fn, True))
+        for t in stack.pop().inputs:
+            parent = t.grad_fn
+            if parent is None:
+                continue
+            if parent in consumers:
+                consumers[parent] += 1
+            else:
+                consumers[parent] = 1
+                stack.append(parent)
+    order = []
+    ready = [start]
+    while ready:
+        fn = ready.pop()
+        order.append(fn)
         for t in reversed(fn.inputs):
             parent = t.grad_fn
-            if parent is not None and parent not in visited:
-                visited.add(parent)
-                stack.append((parent, False))
-    post_order.reverse()
-    return post_order
+            if parent is not None:
+                consumers[parent] -= 1
+                if not consumers[parent]:
+                    ready.append(parent)
+    return order
 
 
-def backward(root: "Tensor", grad: Optional[np.ndarray], retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient."""
-    from .tensor import Tensor
+def backward(root: "Tensor", grad: Optional[Any], retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient.
 
+    Each op's ``grad`` collects the sum of what its consumers send; topological order
+    guarantees it is complete when the op's turn comes. The op turns it into one gradient per
+    input, which the engine un-broadcasts to the input's shape and casts to its dtype before
+    adding it to the producing op's ``grad`` (or to a leaf's ``.grad``).
+    """
+    grad = _initial_grad(root, grad)
+    if root.grad_fn is None:
+        _accumulate_leaf(root, grad)
+        return
+    order = topological_order(root)
+    for fn in order:
+        if fn.released:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time ({fn.name} has already "
+                "released the arrays it saved for backward). Pass retain_graph=True to the "
+                "first backward() if you need to call it again, or recompute the forward pass.")
+        fn.grad = None  # a retained graph may hold the gradients of an earlier backward()
+    root.grad_fn.grad = grad
+    for step, fn in enumerate(order):
+        out_grad = fn.grad
+        if out_grad is None:  # every consumer returned None for this op's output
+            fn.backward_step = None
+            if not retain_graph:
+                fn.release()
+            continue
+        input_grads = fn.backward(out_grad)
+        fn.backward_step = step
+        if not retain_graph:
+            fn.release()
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        for t, g in zip(fn.inputs, input_grads):
+            if g is None or not t.requires_grad:
+                continue
+            data = t.data
+            if g.shape != data.shape:
+                g = unbroadcast(g, data.shape)
+            if g.dtype is not data.dtype and g.dtype != data.dtype:
+                g = g.astype(data.dtype)
+            parent = t.grad_fn
+            if parent is None:
+                _accumulate_leaf(t, g)
+                continue
+            if t._retains_grad:
+                _accumulate_leaf(t, g)
+            parent.grad = g if parent.grad is None else parent.grad + g
+
+
+def _initial_grad(root: "Tensor", grad: Optional[Any]) -> np.ndarray:
+    """The gradient backward() starts from, after checking it can start at all."""
     if not root.requires_grad:
         raise RuntimeError(
             "backward() called on a tensor that does not require grad: no input of the "
@@ -192,58 +268,26 @@ def backward(root: "Tensor", grad: Optional[np.ndarray], retain_graph: bool = Fa
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError(
-                f"backward() without a gradient needs a scalar output, got shape {root.shape}. "
-                "Reduce it first (e.g. out.sum().backward()) or pass grad= with the same shape.")
-        grad = np.ones_like(root.data)
-    else:
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
-        if grad.shape != root.shape:
-            raise RuntimeError(
-                f"backward() got grad of shape {grad.shape} for an output of shape {root.shape}; "
-                "they must match.")
-    if root.grad_fn is None:
-        _accumulate_leaf(root, grad)
-        return
-
-    pending = {root.grad_fn: grad}
-    for step, fn in enumerate(topological_order(root)):
-        if fn.released:
-            raise RuntimeError(
-                f"Trying to backward through the graph a second time ({fn.name} has already "
-                "released its saved arrays). Pass retain_graph=True to the first backward() "
-                "if you need to call it again, or recompute the forward pass.")
-        out_grad = pending.pop(fn, None)
-        if out_grad is None:  # every consumer returned None for this op's output
-            continue
-        input_grads = fn.backward(out_grad)
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
-        if not retain_graph:
-            fn.release()
-        fn.grad = out_grad
-        fn.backward_step = step
-        for t, g in zip(fn.inputs, input_grads):
-            if g is None or not t.requires_grad:
-                continue
-            if g.shape != t.data.shape:
-                g = unbroadcast(g, t.data.shape)
-            if t.grad_fn is None:
-                _accumulate_leaf(t, g)
-                continue
-            if t._retains_grad:
-                _accumulate_leaf(t, g)
-            parent = t.grad_fn
-            if parent in pending:
-                pending[parent] = pending[parent] + g
-            else:
-                pending[parent] = g
+                f"backward() without a gradient needs a one-element output, got shape "
+                f"{root.shape}. Reduce it first (e.g. out.sum().backward()) or pass grad= with "
+                "the output's shape.")
+        return np.ones_like(root.data)
+    grad = np.asarray(grad.data if isinstance(grad, _tensor.Tensor) else grad,
+                      dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise RuntimeError(f"backward() got grad of shape {grad.shape} for an output of shape "
+                           f"{root.shape}; they must match.")
+    return grad
 
 
 def _accumulate_leaf(t: "Tensor", g: np.ndarray) -> None:
     """``t.grad += g``, in place in a buffer the tensor owns, in the tensor's dtype."""
-    from .tensor import Tensor
-
     if t.grad is None:
-        t.grad = Tensor._from_op(np.array(g, dtype=t.data.dtype, copy=True), None)
+        t.grad = _tensor.Tensor._from_op(np.array(g, dtype=t.data.dtype, copy=True), None)
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
+
+
+# NOTE: imported last because tensor.py imports this module; looking ``Tensor`` up on the module
+# at call time lets the two modules be imported in either order.
+from . import tensor as _tensor  # noqa: E402

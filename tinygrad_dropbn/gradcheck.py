@@ -33,60 +33,71 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
         inputs: the tensors to check; only those with ``requires_grad=True`` are perturbed.
         eps, rtol, atol: the step and the tolerances.
         raise_exception: raise :class:`GradcheckError` naming the worst element on failure
-            (otherwise return False).
+            (otherwise return False). A non-finite gradient always fails.
 
     Returns:
         True when every element agrees.
     """
     inputs = list(inputs)
-    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck needs at least one input with requires_grad=True")
-    for t in checked:
-        if t.dtype != np.float64:
+    for i in checked:
+        if inputs[i].dtype != np.float64:
             raise ValueError(f"gradcheck needs float64 inputs for meaningful finite differences, "
-                             f"got {t.dtype}; pass Tensor(x, dtype=np.float64, ...)")
-    saved_grads = [t.grad for t in checked]
-    for t in checked:
-        t.grad = None
-    try:
-        with engine.enable_grad():
-            out = fn(*inputs)
-        upstream = _random.generator().standard_normal(out.shape)
-        with engine.enable_grad():
-            (out * Tensor(upstream, dtype=out.dtype)).sum().backward()
-        analytical = [np.zeros(t.shape) if t.grad is None else t.grad.data.copy()
-                      for t in checked]
-    finally:
-        for t, g in zip(checked, saved_grads):
-            t.grad = g
+                             f"got {inputs[i].dtype} for input {i}; pass "
+                             "Tensor(x, dtype=np.float64, requires_grad=True)")
+    upstream, analytical = _analytical(fn, inputs, checked)
 
     def contracted() -> float:
         with engine.no_grad():
             return float(np.sum(fn(*inputs).data * upstream))
 
-    worst = None  # (excess over tolerance, input index, flat index, analytical, numerical)
-    for i, t in enumerate(checked):
-        flat = t.data.reshape(-1)
-        for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
+    worst = None  # (excess over the tolerance, input position, index, analytical, numerical)
+    for i in checked:
+        data = inputs[i].data
+        for index in np.ndindex(data.shape):
+            original = data[index]
+            data[index] = original + eps
             plus = contracted()
-            flat[k] = original - eps
+            data[index] = original - eps
             minus = contracted()
-            flat[k] = original
+            data[index] = original
             numerical = (plus - minus) / (2 * eps)
-            exact = analytical[i].reshape(-1)[k]
-            excess = abs(exact - numerical) - (atol + rtol * abs(numerical))
-            if not np.isfinite(exact) or (excess > 0 and (worst is None or excess > worst[0])):
-                worst = (excess if np.isfinite(exact) else np.inf, i, k, exact, numerical)
+            exact = analytical[i][index]
+            if np.isfinite(exact) and np.isfinite(numerical):
+                excess = abs(exact - numerical) - (atol + rtol * abs(numerical))
+            else:
+                excess = np.inf
+            if excess > 0 and (worst is None or excess > worst[0]):
+                worst = (excess, i, index, exact, numerical)
     if worst is None:
         return True
-    _, i, k, exact, numerical = worst
-    index = np.unravel_index(k, checked[i].shape)
-    message = (f"gradcheck failed for input {i} (shape {checked[i].shape}) at index "
-               f"{tuple(int(j) for j in index)}: analytical {exact!r}, numerical {numerical!r} "
-               f"(|diff| {abs(exact - numerical):.3g} > atol {atol} + rtol {rtol} * |numerical|)")
+    _, i, index, exact, numerical = worst
+    message = (f"gradcheck failed for input {i} (shape {inputs[i].shape}); worst element "
+               f"{tuple(int(j) for j in index)}: analytical {float(exact)!r}, numerical "
+               f"{float(numerical)!r} (|difference| {abs(exact - numerical):.3g} > atol {atol} "
+               f"+ rtol {rtol} * |numerical|)")
     if raise_exception:
         raise GradcheckError(message)
     return False
+
+
+def _analytical(fn: Callable[..., Tensor], inputs: list,
+                checked: list[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """A random upstream gradient ``v`` and d(f . v)/d(input) for each checked input, by
+    ``backward()``; the inputs' own ``.grad`` are left as they were."""
+    saved_grads = {i: inputs[i].grad for i in checked}
+    for i in checked:
+        inputs[i].grad = None
+    try:
+        with engine.enable_grad():
+            out = fn(*inputs)
+            upstream = _random.generator().standard_normal(out.shape)
+            (out * Tensor(upstream, dtype=out.dtype)).sum().backward()
+        analytical = {i: np.zeros(inputs[i].shape) if inputs[i].grad is None
+                      else inputs[i].grad.data.copy() for i in checked}
+    finally:
+        for i, grad in saved_grads.items():
+            inputs[i].grad = grad
+    return upstream, analytical

@@ -110,6 +110,30 @@ class Pow(Function):
         return f"Pow ** {self.exponent:g}"
 
 
+class Power(Function):
+    """out = a ** b, both tensors;  da = grad * b * a ** (b - 1), db = grad * out * log(a).
+
+    NOTE: as in PyTorch, da is 0 where b == 0 (a ** 0 is constant) and db is 0 where a == 0 and
+    b >= 0, the points where the formulas would give 0 * inf = NaN.
+    """
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> tuple:
+        needs_a, needs_b = self.needs_input_grad
+        a, b = self.a, self.b
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if needs_a:
+                grad_a = np.where(b == 0, 0, grad * b * a ** (b - 1))
+            if needs_b:
+                grad_b = np.where((a == 0) & (b >= 0), 0, grad * self.out * np.log(a))
+        return grad_a, grad_b
+
+
 class Exp(Function):
     """out = exp(x);  dx = grad * out."""
 
@@ -359,8 +383,19 @@ class GetItem(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         dx = np.zeros(self.input_shape, dtype=grad.dtype)
-        np.add.at(dx, self.index, grad)
+        if _is_basic_index(self.index):
+            dx[self.index] = grad  # ints and slices select each element at most once
+        else:
+            # NOTE: np.add.at, unlike dx[index] += grad, adds once per occurrence of an index.
+            np.add.at(dx, self.index, grad)
         return dx
+
+
+def _is_basic_index(index: Any) -> bool:
+    """Whether ``index`` uses only ints, slices, None and Ellipsis (no index arrays)."""
+    parts = index if type(index) is tuple else (index,)
+    return all(isinstance(part, (int, np.integer, slice)) or part is None or part is Ellipsis
+               for part in parts)
 
 
 class Concatenate(Function):
@@ -424,33 +459,28 @@ class MatMul(Function):
 
     def backward(self, grad: np.ndarray) -> tuple:
         a, b = self.a, self.b
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            grad = np.expand_dims(grad, -2)
+        # NumPy multiplies a 1-D right operand as a column (k, 1) and a 1-D left operand as a
+        # row (1, k), then drops that axis from the result: put it back on grad first.
         if b.ndim == 1:
-            grad = grad[..., None]
+            b, grad = b[:, None], grad[..., None]
+        if a.ndim == 1:
+            a, grad = a[None, :], np.expand_dims(grad, -2)
         needs_a, needs_b = self.needs_input_grad
-        grad_a = grad_b = None
-        if needs_a:
-            grad_a = grad @ np.swapaxes(b2, -1, -2)
-            grad_a = unbroadcast_matmul(grad_a, a2.shape)
-            grad_a = grad_a.reshape(a.shape)
-        if needs_b:
-            grad_b = np.swapaxes(a2, -1, -2) @ grad
-            grad_b = unbroadcast_matmul(grad_b, b2.shape)
-            grad_b = grad_b.reshape(b.shape)
+        grad_a = _lowered(grad @ np.swapaxes(b, -1, -2), self.a) if needs_a else None
+        grad_b = _lowered(np.swapaxes(a, -1, -2) @ grad, self.b) if needs_b else None
         return grad_a, grad_b
 
 
-def unbroadcast_matmul(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum a matmul gradient over batch axes the operand did not have.
+def _lowered(grad: np.ndarray, operand: np.ndarray) -> np.ndarray:
+    """A matmul gradient computed for a lifted 1-D ``operand``, summed back to its shape.
 
-    NOTE: the engine un-broadcasts every gradient to its input's shape, but a 1-D operand was
-    lifted to 2-D here and must be reshaped afterwards, so its batch axes are summed first.
+    Gradients of operands with two or more axes keep their batch axes: the engine sums them
+    away like any broadcast. A 1-D operand's lifted axis is in the middle of those, so it is
+    summed here.
     """
-    extra = grad.ndim - len(shape)
-    return grad.sum(axis=tuple(range(extra))) if extra > 0 else grad
+    if operand.ndim != 1:
+        return grad
+    return grad.reshape(-1, operand.shape[0]).sum(axis=0)
 
 
 class LogSumExp(Function):

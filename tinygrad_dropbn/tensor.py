@@ -238,13 +238,13 @@ class Tensor:
 
     def __pow__(self, exponent: ArrayLike) -> "Tensor":
         if isinstance(exponent, (int, float, np.integer, np.floating)):
-            return ops.Pow.apply(self, exponent=self.data.dtype.type(exponent)
-                                 if self.data.dtype.kind == "f" else exponent)
-        # NOTE: a tensor exponent goes through exp(y * log(x)), defined for x > 0 only.
-        return (self.log() * exponent).exp()
+            if self.data.dtype.kind == "f":
+                exponent = self.data.dtype.type(exponent)
+            return ops.Pow.apply(self, exponent=exponent)
+        return _binary(ops.Power, self, exponent)
 
     def __rpow__(self, base: ArrayLike) -> "Tensor":
-        return (self * np.log(_as_tensor(base, like=self).data)).exp()
+        return _binary(ops.Power, base, self)
 
     # Comparisons give boolean tensors outside the graph (masks, accuracy).
     def __lt__(self, other: ArrayLike) -> "Tensor":
@@ -367,29 +367,41 @@ class Tensor:
         return self.reshape(np.squeeze(self.data, axis).shape)
 
     def transpose(self, *axes: int) -> "Tensor":
-        """Permute axes as NumPy does; on a tensor of more than two dimensions, two axes swap
-        just those two (PyTorch's ``transpose(dim0, dim1)``)."""
+        """Permute axes: with none, reverse them (``x.T``); with exactly two, swap those two
+        (PyTorch's ``transpose(dim0, dim1)``); otherwise ``axes`` is a full permutation (NumPy's
+        ``transpose``)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if not axes:
             return ops.Transpose.apply(self, axes=None)
-        if len(axes) == 2 and self.data.ndim > 2:
+        if len(axes) == 2:
             order = list(range(self.data.ndim))
-            a, b = (ax % self.data.ndim for ax in axes)
-            order[a], order[b] = order[b], order[a]
+            first, second = (_axis_index(axis, self.data.ndim, "transpose") for axis in axes)
+            order[first], order[second] = order[second], order[first]
             axes = tuple(order)
-        if sorted(ax % max(self.data.ndim, 1) for ax in axes) != list(range(self.data.ndim)):
-            raise ValueError(f"transpose axes {axes} are not a permutation of the "
-                             f"{self.data.ndim} axes of a tensor of shape {self.shape}")
-        return ops.Transpose.apply(self, axes=tuple(ax % self.data.ndim for ax in axes))
+        return self.permute(axes)
 
     def permute(self, *axes: int) -> "Tensor":
+        """Reorder the axes: output axis i is input axis ``axes[i]``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return ops.Transpose.apply(self, axes=tuple(ax % self.data.ndim for ax in axes))
+        ndim = self.data.ndim
+        normalized = tuple(_axis_index(axis, ndim, "permute") for axis in axes)
+        if sorted(normalized) != list(range(ndim)):
+            raise ValueError(f"axes {axes} are not a permutation of the {ndim} axes of a "
+                             f"tensor of shape {self.shape}")
+        return ops.Transpose.apply(self, axes=normalized)
 
     def __getitem__(self, index: Any) -> "Tensor":
         return ops.GetItem.apply(self, index=_raw_index(index))
+
+
+def _axis_index(axis: int, ndim: int, what: str) -> int:
+    """``axis`` as a non-negative index, or a clear error when a tensor has no such axis."""
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for a tensor with {ndim} "
+                         f"dimension(s)")
+    return int(axis) % ndim
 
 
 def _raw(x: Any) -> Any:
@@ -405,19 +417,21 @@ def _raw_index(index: Any) -> Any:
 def _as_tensor(x: Any, like: Tensor) -> Tensor:
     """A constant tensor for a non-tensor operand, in ``like``'s dtype when that is float.
 
-    Python scalars and integer arrays take the float tensor's dtype, so mixing them into a
-    float32 computation never promotes it to float64. Float arrays keep their dtype.
+    Python and NumPy scalars and integer arrays take the float tensor's dtype, so mixing them
+    into a float32 computation never promotes it to float64 (``x / np.sqrt(2)`` stays float32,
+    as in PyTorch). Float arrays keep their dtype and promote as NumPy does. Arrays are copied,
+    so changing one afterwards cannot change a gradient that depends on it.
     """
     if isinstance(x, Tensor):
         return x
     like_dtype = like.data.dtype
-    if isinstance(x, (np.ndarray, np.generic)):
-        if x.dtype.kind in "biu" and like_dtype.kind == "f":
-            return Tensor._from_op(np.asarray(x, dtype=like_dtype), None)
-        return Tensor._from_op(np.asarray(x), None)
+    if isinstance(x, np.ndarray) and not (x.dtype.kind in "biu" and like_dtype.kind == "f"):
+        return Tensor._from_op(x.copy(), None)
     if like_dtype.kind == "f":
         return Tensor._from_op(np.array(x, dtype=like_dtype), None)
-    return Tensor._from_op(np.array(x, dtype=np.float32 if isinstance(x, float) else None), None)
+    if isinstance(x, (int, np.generic)):
+        return Tensor._from_op(np.asarray(x), None)
+    return Tensor(x)
 
 
 def _binary(op: type, a: Any, b: Any) -> Tensor:
@@ -480,11 +494,10 @@ def concatenate(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (``torch.cat``)."""
     tensors = _tensor_list(tensors, "concatenate")
     try:
-        np.concatenate([np.empty(t.shape, dtype=bool) for t in tensors], axis=axis)
+        return ops.Concatenate.apply(*tensors, axis=axis)
     except (ValueError, np.exceptions.AxisError) as err:
-        raise ValueError(f"concatenate along axis {axis}: shapes "
-                         f"{[t.shape for t in tensors]} do not fit ({err})") from None
-    return ops.Concatenate.apply(*tensors, axis=axis)
+        raise ValueError(f"concatenate along axis {axis}: shapes {[t.shape for t in tensors]} "
+                         f"do not fit ({err})") from None
 
 
 cat = concatenate

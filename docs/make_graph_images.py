@@ -1,0 +1,54 @@
+"""Regenerate the computation-graph pictures in docs/images/ used by docs/visualization.md.
+
+A small MLP -- Linear, BatchNorm1d, ReLU, Dropout, Linear, then cross-entropy -- drawn in
+training and in evaluation mode, before and after ``backward()``, plus a collapsed view and the
+text rendering.
+
+Run:  python docs/make_graph_images.py   (needs Graphviz ``dot`` or ``pip install -e ".[viz]"``)
+"""
+from pathlib import Path
+
+import numpy as np
+
+import tinygrad_dropbn as tg
+import tinygrad_dropbn.nn as nn
+
+IMAGES = Path(__file__).resolve().parent / "images"
+
+
+def forward(model: nn.Sequential, training: bool) -> tg.Tensor:
+    """The loss of one fixed batch of 8 points, with the model in the given mode."""
+    tg.manual_seed(1)
+    x = tg.randn(8, 2)
+    x.name = "x"
+    target = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    model.train(training)
+    return nn.CrossEntropyLoss()(model(x), target)
+
+
+def main() -> None:
+    IMAGES.mkdir(exist_ok=True)
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(16, 3))
+    written = []
+    for mode, training in (("train", True), ("eval", False)):
+        loss = forward(model, training)
+        written.append(tg.render_graph(loss, IMAGES / f"graph-{mode}-before-backward.svg"))
+        loss.backward()
+        written.append(tg.render_graph(loss, IMAGES / f"graph-{mode}-after-backward.svg",
+                                       grad_health=True))
+        if training:
+            written.append(tg.render_graph(loss, IMAGES / "graph-train-after-backward.png",
+                                           grad_health=True))
+            written.append(tg.render_graph(loss, IMAGES / "graph-train-depth1.svg", depth=1))
+            text = IMAGES / "graph-train-after-backward.txt"
+            text.write_text(tg.graph_text(loss), encoding="utf-8")
+            written.append(text)
+        model.zero_grad()
+    for path in written:
+        print(path.relative_to(IMAGES.parent.parent))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+"""Drawing the computation graph: DOT source, text tree, renderer discovery and rendering."""
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_dropbn as tg
+import tinygrad_dropbn.nn as nn
+from tinygrad_dropbn import engine
+from tinygrad_dropbn.visualization import RendererNotFoundError, build_graph, render
+from tinygrad_dropbn.visualization.summary import GRAD_SCALE, ZERO_GRAD_COLOR
+
+NODE = re.compile(r"^\s*((?:t|op|m)\d+) \[(.*)\]$", re.M)
+EDGE = re.compile(r"^\s*(\w+) -> (\w+)$", re.M)
+
+
+def nodes(source: str) -> dict:
+    """Node id -> its attribute text, from DOT source."""
+    return dict(NODE.findall(source))
+
+
+def edges(source: str) -> list:
+    return EDGE.findall(source)
+
+
+def label(source: str, node_id: str) -> str:
+    match = re.search(r'label="((?:[^"\\]|\\.)*)"|label=(\S+)', nodes(source)[node_id])
+    return (match.group(1) or match.group(2)).replace("\\n", "\n")
+
+
+def mlp_loss(training: bool = True, backward: bool = False):
+    """The docs' MLP: Linear, BatchNorm1d, ReLU, Dropout, Linear, cross-entropy."""
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(8, 3))
+    model.train(training)
+    x = tg.randn(16, 2)
+    target = np.arange(16) % 3
+    loss = nn.CrossEntropyLoss()(model(x), target)
+    if backward:
+        loss.backward()
+    return model, loss
+
+
+def affine_relu(backward: bool = False):
+    """mean(relu(x @ W + b)) from primitives: 4 ops, 7 tensors, 10 edges."""
+    tg.manual_seed(0)
+    x = tg.randn(4, 3)
+    weight = tg.Tensor(tg.randn(3, 2).numpy(), requires_grad=True, name="W")
+    bias = tg.Tensor(np.zeros(2, np.float32), requires_grad=True, name="b")
+    loss = (x @ weight + bias).relu().mean()
+    if backward:
+        loss.backward()
+    return loss, weight, bias
+
+
+def test_known_graph_has_one_node_per_op_and_tensor_and_one_edge_per_use():
+    loss, _, _ = affine_relu()
+    source = tg.draw_graph(loss).source
+    ids = nodes(source)
+    assert sorted(i for i in ids if i.startswith("op")) == ["op0", "op1", "op2", "op3"]
+    assert len([i for i in ids if i.startswith("t")]) == 7
+    assert len(edges(source)) == 10
+    assert [label(source, f"op{i}").split("\n")[0] for i in range(4)] == [
+        "MatMul", "Add", "ReLU", "Mean axes=(0, 1)"]
+    assert label(source, "t1").startswith("W (input)\n(3, 2) float32\nmean ")
+    assert label(source, "t2").startswith("(4, 2) float32\nmean ")  # x @ W
+    assert label(source, "t3") == "b (input)\n(2,) float32\n[0, 0]"
+    assert label(source, "t6").startswith("output\nscalar float32\n")
+
+
+def test_mlp_counts_follow_the_engine_graph():
+    _, loss = mlp_loss()
+    ops = engine.topological_order(loss)
+    tensors = {id(t) for fn in ops for t in fn.inputs} | {id(loss)}
+    source = tg.draw_graph(loss).source
+    ids = nodes(source)
+    assert len([i for i in ids if i.startswith("op")]) == len(ops)
+    assert len([i for i in ids if i.startswith("t")]) == len(tensors)
+    assert len(edges(source)) == sum(len(fn.inputs) for fn in ops) + len(ops)
+
+
+def test_dropout_and_batchnorm_labels_say_which_mode_ran():
+    _, loss = mlp_loss(training=True)
+    source = tg.draw_graph(loss).source
+    assert "BatchNorm1d [train: batch statistics]" in source
+    kept = re.search(r"Dropout p=0.5[^\\\"]*\[train\] kept (\d+)/(\d+)", source)
+    assert kept is not None and int(kept.group(2)) == 16 * 8
+    _, loss = mlp_loss(training=False)
+    source = tg.draw_graph(loss).source
+    assert "BatchNorm1d [eval: running statistics]" in source
+    assert re.search(r"Dropout p=0.5[^\\\"]*\[eval\]", source)
+    assert "[train" not in source
+
+
+def test_dropout_kept_count_matches_the_mask():
+    x = tg.randn(6, 5) + 10  # no zeros before dropout
+    x.requires_grad_()
+    out = nn.functional.dropout(x, p=0.3, training=True)
+    source = tg.draw_graph(out.sum()).source
+    kept = int(re.search(r"kept (\d+)/30", source).group(1))
+    assert kept == np.count_nonzero(out.numpy())
+
+
+def test_parameters_are_named_by_module_path_inputs_and_root_are_marked():
+    model, loss = mlp_loss()
+    source = tg.draw_graph(loss).source
+    labels = [label(source, i) for i in nodes(source)]
+    first_lines = {text.split("\n")[0] for text in labels}
+    assert {name for name, _ in model.named_parameters()} <= first_lines
+    assert "input" in first_lines and "output" in first_lines
+    named = tg.Tensor([1.0, 2.0], requires_grad=True, name="x")
+    assert label(tg.draw_graph((named * 3).sum()).source, "t0").startswith("x (input)\n")
+
+
+def test_gradient_summaries_appear_only_after_backward():
+    _, loss = mlp_loss()
+    before = tg.draw_graph(loss).source
+    assert "grad" not in before and "backward #" not in before
+    _, loss = mlp_loss(backward=True)
+    after = tg.draw_graph(loss).source
+    assert "backward #0" in after
+    assert label(after, "t1").startswith("0.weight\n(8, 2) float32\n")
+    assert re.search(r"\ngrad norm \S+  max\|g\| \S+$", label(after, "t1"))
+    root = max(nodes(after), key=lambda i: int(i[1:]) if i.startswith("t") else -1)
+    assert label(after, root).endswith("\ngrad 1")
+
+
+def test_backward_position_and_gradient_values_of_a_known_graph():
+    loss, weight, bias = affine_relu(backward=True)
+    source = tg.draw_graph(loss).source
+    assert [label(source, f"op{i}").split("\n")[-1] for i in range(4)] == [
+        "backward #3", "backward #2", "backward #1", "backward #0"]
+    expected = "grad " + "[" + ", ".join(f"{g:.4g}" for g in bias.grad.numpy()) + "]"
+    assert label(source, "t3").endswith("\n" + expected)
+    norm = np.linalg.norm(weight.grad.numpy())
+    assert f"grad norm {norm:.4g}" in label(source, "t1")
+
+
+def test_not_computed_gradient_is_drawn_differently_from_a_zero_gradient():
+    zero_path = tg.Tensor(np.ones(6, np.float32), requires_grad=True, name="z")
+    dropped = tg.Tensor(np.ones(6, np.float32), requires_grad=True, name="w")
+    loss = (zero_path * 0 + dropped).sum()
+    loss.backward()
+    dropped.grad = None  # as zero_grad() leaves it
+    source = tg.draw_graph(loss).source
+    ids = {label(source, i).split("\n")[0]: i for i in nodes(source)}
+    assert label(source, ids["z (input)"]).endswith("\ngrad all zero")
+    assert label(source, ids["w (input)"]).endswith("\ngrad not computed")
+    assert "dashed" in nodes(source)[ids["w (input)"]]
+    assert "dashed" not in nodes(source)[ids["z (input)"]]
+
+
+def test_ops_the_backward_sweep_did_not_reach_say_so():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True, name="x")
+    shared = x * 2
+    other, loss = shared * 3, (shared * 4).sum()
+    loss.backward()
+    source = tg.draw_graph(other).source  # a branch this backward never visited
+    assert label(source, "op0") == "Mul\nbackward #2"  # after the sum and the * 4
+    assert label(source, "op1") == "Mul\nno gradient reached it"
+    assert label(source, "t4").endswith("\ngrad not computed")
+    assert "dashed" in nodes(source)["t4"]
+
+
+def test_same_program_draws_identical_dot_text():
+    first = tg.draw_graph(mlp_loss(backward=True)[1], grad_health=True).source
+    second = tg.draw_graph(mlp_loss(backward=True)[1], grad_health=True).source
+    assert first == second
+    assert "0x" not in first and tg.graph_text(mlp_loss()[1]) == tg.graph_text(mlp_loss()[1])
+
+
+def test_modules_become_nested_labelled_clusters():
+    model, loss = mlp_loss()
+    graph = build_graph(loss)
+    labels = [cluster.label for cluster in graph.clusters.values()]
+    assert labels[0] == "Sequential"
+    assert labels[1] == "0: Linear(in_features=2, out_features=8, bias=True)"
+    assert labels[2].startswith("1: BatchNorm1d(8")
+    assert "3: Dropout(p=0.5" in labels[4] and labels[-1] == "CrossEntropyLoss()"
+    sequential = graph.clusters["cluster_0"]
+    assert [item for item in sequential.items if item.startswith("cluster")] == [
+        "cluster_1", "cluster_2", "cluster_3", "cluster_4", "cluster_5"]
+    assert graph.clusters["cluster_1"].items[:2] == ["t1", "t2"]  # 0.weight, 0.bias inside
+    source = tg.draw_graph(loss).source
+    assert source.count("subgraph cluster_") == 7
+    assert 'label="0: Linear(in_features=2, out_features=8,\\l    bias=True)\\l"' in source
+
+
+def test_custom_module_tree_names_and_nesting():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+            self.head = nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.head(self.encoder(x))
+
+    net = Net()
+    graph = build_graph(net(tg.randn(2, 3)).sum())
+    assert [c.label for c in graph.clusters.values()] == [
+        "Net", "encoder: Sequential", "0: Linear(in_features=3, out_features=4, bias=True)",
+        "1: Tanh()", "head: Linear(in_features=4, out_features=1, bias=True)"]
+    first_lines = [node.lines[0] for node in graph.nodes.values()]
+    assert {"encoder.0.weight", "encoder.0.bias", "head.weight", "head.bias"} <= set(first_lines)
+    assert graph.top[:2] == ["t0", "cluster_0"] and graph.top[-2:] == ["op3", "t8"]
+
+
+def test_depth_collapses_modules_into_nodes_with_shapes_and_parameter_counts():
+    model, loss = mlp_loss(backward=True)
+    source = tg.draw_graph(loss, depth=1).source
+    ids = nodes(source)
+    assert sorted(i for i in ids if i.startswith("m")) == ["m0", "m1", "m2", "m3", "m4"]
+    assert [i for i in ids if i.startswith("op")] == ["op0"]  # the loss
+    assert label(source, "m1").split("\n")[0].startswith("1: BatchNorm1d(8")
+    assert label(source, "m1").split("\n")[2] == "BatchNorm1d [train: batch statistics]"
+    assert re.search(r"\[train\] kept \d+/128\nin \(16, 8\)", label(source, "m3"))
+    assert label(source, "m1").split("\n")[-3:] == ["in (16, 8)", "out (16, 8)", "params 16"]
+    assert "0.weight" not in source and source.count("subgraph cluster_") == 2
+    assert ("t0", "m0") in edges(source) and len(edges(source)) == 12
+    collapsed = tg.draw_graph(loss, depth=0).source
+    assert label(collapsed, "m0").split("\n") == [
+        "Sequential", "in (16, 2)", "out (16, 3)", f"params {model.num_parameters()}"]
+    assert "subgraph" not in collapsed
+
+
+def test_hide_constants_folds_scalars_into_op_labels():
+    x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    loss = (x * 2 + 1).sum()
+    shown = tg.draw_graph(loss).source
+    hidden = tg.draw_graph(loss, hide_constants=True).source
+    assert shown.count("constant\\n") == 2 and "constant" not in hidden
+    assert len(nodes(shown)) - len(nodes(hidden)) == 2
+    assert label(hidden, "op0") == "Mul\nconst 2" and label(hidden, "op1") == "Add\nconst 1"
+
+
+def test_gradient_health_colours_by_order_of_magnitude_and_flags_nan():
+    x = tg.Tensor(np.full(8, 2.0, np.float32), requires_grad=True, name="x")
+    loss = (x * 1e-8).sum() + (x * 1e3).sum()
+    loss.backward()
+    plain = tg.draw_graph(loss).source
+    healthy = tg.draw_graph(loss, grad_health=True).source
+    assert "legend" not in plain and "mean |grad|" in healthy
+    colours = {label(healthy, i).split("\n")[0]: nodes(healthy)[i] for i in nodes(healthy)}
+    assert f'fillcolor="{GRAD_SCALE[5][1]}"' in colours["x (input)"]  # mean |g| = 1000
+    assert f'fillcolor="{GRAD_SCALE[4][1]}"' in colours["output"]  # mean |g| = 1
+    assert f'fillcolor="{ZERO_GRAD_COLOR}"' not in healthy
+    assert "color=red" not in healthy
+
+    y = tg.Tensor([0.0, 1.0], requires_grad=True)
+    with np.errstate(divide="ignore"):
+        bad = y.log().sum()
+        bad.backward()
+    source = tg.draw_graph(bad).source
+    flagged = [i for i, attributes in nodes(source).items() if "color=red" in attributes]
+    assert flagged == ["t0", "t1", "t2"]  # grad 1/0 = inf, value log 0 = -inf, the sum
+    assert "[NaN/Inf]" in tg.graph_text(bad)
+
+
+def test_vanishing_gradient_gets_the_coolest_colour():
+    x = tg.Tensor(np.ones(8, np.float32), requires_grad=True, name="x")
+    loss = (x * 1e-9).sum()
+    loss.backward()
+    source = tg.draw_graph(loss, grad_health=True).source
+    assert f'fillcolor="{GRAD_SCALE[0][1]}"' in nodes(source)["t0"]
+
+
+def test_a_100000_op_chain_is_drawn_without_recursion():
+    x = tg.Tensor([0.5], requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = -y
+    source = tg.draw_graph(y).source
+    assert source.count(" -> ") == 200_000
+    assert 'op99999 [label=Neg' in source and "t100000 [label=\"output" in source
+
+
+def test_text_rendering_is_an_indented_tree_with_the_same_labels():
+    _, loss = mlp_loss(backward=True)
+    text = tg.graph_text(loss)
+    lines = text.splitlines()
+    assert lines[0] == "computation graph: 6 ops, 13 tensors (after backward)"
+    assert lines[1].startswith("t0: input | (16, 2) float32 | mean ")
+    assert lines[2] == "Sequential"
+    assert lines[3] == "    0: Linear(in_features=2, out_features=8, bias=True)"
+    assert lines[4].startswith("        t1: 0.weight | (8, 2) float32 | ")
+    graph = build_graph(loss)
+    for node in graph.nodes.values():
+        assert any(f"{node.id}: " + " | ".join(node.lines) in line for line in lines)
+    assert re.search(r"^\s+op0: Linear.* \| t0, t1, t2 -> t3$", text, re.M)
+    collapsed = tg.graph_text(loss, depth=1)
+    assert "    m1: 1: BatchNorm1d(8" in collapsed and "5 collapsed modules" in collapsed
+
+
+def test_a_leaf_root_is_a_single_node():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    source = tg.draw_graph(x).source
+    assert list(nodes(source)) == ["t0"] and not edges(source)
+    assert tg.graph_text(x).splitlines()[1] == "t0: output | (2,) float32 | [1, 2]"
+
+
+def test_bad_options_are_rejected():
+    loss, _, _ = affine_relu()
+    with pytest.raises(ValueError, match="depth must be None or a non-negative integer"):
+        tg.draw_graph(loss, depth=-1)
+    with pytest.raises(ValueError, match="rankdir"):
+        tg.draw_graph(loss, rankdir="up")
+    with pytest.raises(ValueError, match=r"\.svg"):
+        tg.render_graph(loss, "graph.jpeg")
+
+
+def _only(*available: str):
+    """A ``shutil.which`` that finds just the named renderers (where they really exist)."""
+    real_which = shutil.which
+
+    def which(name, *args, **kwargs):
+        return real_which(name, *args, **kwargs) if name in available else None
+
+    return which
+
+
+def test_svg_is_rendered_with_the_expected_node_titles(tmp_path):
+    if not render.find_renderers():
+        pytest.skip("neither Graphviz dot nor graphviz-pure is installed")
+    loss, _, _ = affine_relu(backward=True)
+    path = tg.render_graph(loss, tmp_path / "graph.svg", grad_health=True)
+    svg = path.read_text()
+    assert path == tmp_path / "graph.svg" and "<svg" in svg
+    titles = re.findall(r"<title>([^<]*)</title>", svg)
+    assert {"op0", "op3", "t0", "t6", "t0&#45;&gt;op0"} <= set(titles)
+    assert "backward #0" in svg and not (tmp_path / "graph.gv").exists()
+
+
+def test_graphviz_pure_renders_when_dot_is_missing(tmp_path, monkeypatch):
+    if shutil.which("graphviz-pure") is None:
+        pytest.skip("graphviz-pure is not installed")
+    monkeypatch.setattr(shutil, "which", _only("graphviz-pure"))
+    assert [p.endswith("graphviz-pure") for p in render.find_renderers()] == [True]
+    loss, _, _ = affine_relu()
+    svg = tg.render_graph(loss, tmp_path / "graph.svg").read_text()
+    assert "graphviz-pure" in svg and "<title>op3</title>" in svg
+    png = tg.render_graph(loss, tmp_path / "graph.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    with pytest.raises(RendererNotFoundError, match=r"graphviz-pure\) cannot write PDF"):
+        tg.render_graph(loss, tmp_path / "graph.pdf")
+    assert (tmp_path / "graph.gv").exists() and not (tmp_path / "graph.pdf").exists()
+
+
+def test_without_a_renderer_the_dot_file_is_written_and_the_error_says_how_to_get_one(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", _only())
+    loss, _, _ = affine_relu()
+    with pytest.raises(RendererNotFoundError) as error:
+        tg.render_graph(loss, tmp_path / "graph.svg")
+    message = str(error.value)
+    assert str(tmp_path / "graph.gv") in message
+    assert "apt-get install graphviz" in message
+    assert 'pip install "tinygrad-dropbn[viz]"' in message
+    assert error.value.dot_path.read_text() == tg.draw_graph(loss).source
+    assert not (tmp_path / "graph.svg").exists()
+    for suffix in (".gv", ".dot"):  # DOT output needs no renderer
+        written = tg.render_graph(loss, tmp_path / f"source{suffix}")
+        assert written.read_text() == tg.draw_graph(loss).source
+
+
+def test_importing_and_drawing_need_no_renderer(tmp_path):
+    program = ("import tinygrad_dropbn as tg; x = tg.Tensor([1.0], requires_grad=True); "
+               "print(tg.draw_graph((x * 2).sum()).source.count('->'))")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            env={"PATH": str(tmp_path), "PYTHONPATH": ":".join(sys.path)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "5"

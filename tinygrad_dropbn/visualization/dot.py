@@ -1,0 +1,156 @@
+"""The graph as a ``graphviz.Digraph``: DOT source, rendering and Jupyter display for free.
+
+Building the DOT source needs only the ``graphviz`` Python package; turning it into an image
+needs a renderer (see :mod:`.render`).
+"""
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Optional
+
+import graphviz
+
+from .graph import Graph, Node, build_graph
+from .summary import GRAD_SCALE, ZERO_GRAD_COLOR, grad_color
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+_FILL = {
+    "input": "#cfe2f3",
+    "parameter": "#d9ead3",
+    "buffer": "#ead1dc",
+    "constant": "#f3f3f3",
+    "intermediate": "#ffffff",
+    "output": "#fff2cc",
+    "op": "#fce5cd",
+    "module": "#d9d2e9",
+}
+_SHAPE = {"op": "ellipse", "module": "box3d"}
+_WRAP_COLUMNS = 40
+
+
+def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool = False,
+               grad_health: bool = False, rankdir: str = "TB") -> graphviz.Digraph:
+    r"""Draw everything ``root`` was computed from, as a ``graphviz.Digraph``.
+
+    Tensor nodes (boxes) show a name where one is known (parameters by their module path, such
+    as ``0.weight``), shape, dtype and a data summary; after ``backward()`` also a gradient
+    summary, and a dashed border where a gradient was needed but not computed. Op nodes
+    (ellipses) show the op's name -- Dropout and batch norm say which mode they ran in -- and,
+    after ``backward()``, their position in the backward sweep. Ops run inside a module are
+    grouped in a cluster per module. A NaN or infinity in a value or gradient gets a red border.
+
+    Args:
+        root: the tensor to draw back from (usually the loss).
+        depth: draw modules nested up to this depth as clusters and each deeper module as a
+            single node with its input/output shapes and parameter count (0 collapses every
+            outermost module); None draws every op.
+        hide_constants: fold scalar constants into the label of the op that uses them.
+        grad_health: fill tensor nodes by the order of magnitude of their mean |grad| (cool
+            colours for vanishing gradients, warm ones for exploding), with a legend.
+        rankdir: Graphviz layout direction: ``"TB"`` (top to bottom) or ``"LR"``.
+
+    Returns:
+        The ``graphviz.Digraph``: ``.source`` is the DOT text, ``.render()``/``.pipe()`` use
+        Graphviz, and Jupyter displays it inline. Node ids follow the forward order, so the
+        same program always produces the same source.
+
+    Example:
+        >>> import tinygrad_dropbn as tg
+        >>> x = tg.Tensor([1.0, -2.0], requires_grad=True, name="x")
+        >>> loss = (x * x).sum()
+        >>> loss.backward()
+        >>> dot = tg.draw_graph(loss)
+        >>> 'label="x (input)\\n(2,) float32\\n[1, -2]\\ngrad [2, -4]"' in dot.source
+        True
+    """
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"rankdir must be one of 'TB', 'LR', 'BT', 'RL', got {rankdir!r}")
+    return to_digraph(build_graph(root, depth=depth, hide_constants=hide_constants),
+                      grad_health=grad_health, rankdir=rankdir)
+
+
+def to_digraph(graph: Graph, grad_health: bool = False, rankdir: str = "TB") -> graphviz.Digraph:
+    """The ``graphviz.Digraph`` of a graph built by :func:`~.graph.build_graph`."""
+    dot = graphviz.Digraph("computation_graph")
+    dot.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11")
+    # Defaults fit intermediate tensors, the most common node, so their lines stay short.
+    dot.attr("node", fontname="Helvetica", fontsize="10", shape="box", style="filled",
+             fillcolor=_FILL["intermediate"])
+    dot.attr("edge", color="#555555", arrowsize="0.7")
+    built: dict[str, graphviz.Digraph] = {}
+    # NOTE: Digraph.subgraph() copies a finished subgraph's lines, so clusters are built
+    # innermost first: a cluster is complete once every cluster listed after it (its
+    # descendants were all created after it) has been added.
+    for cluster_id in reversed(list(graph.clusters)):
+        cluster = graph.clusters[cluster_id]
+        sub = graphviz.Digraph(cluster_id)
+        sub.attr(label=_label(_wrap(cluster.label), end="\\l"), labeljust="l", style="rounded",
+                 color="#999999", fontsize="10")
+        _add_items(sub, cluster.items, graph, built, grad_health)
+        built[cluster_id] = sub
+    _add_items(dot, graph.top, graph, built, grad_health)
+    for source, target in graph.edges:
+        dot.edge(source, target)
+    if grad_health and graph.after_backward:
+        dot.node("legend", _legend(), shape="plaintext")
+    return dot
+
+
+def _add_items(dot: graphviz.Digraph, items: list[str], graph: Graph,
+               built: dict[str, graphviz.Digraph], grad_health: bool) -> None:
+    for item in items:
+        if item in built:
+            dot.subgraph(built[item])
+        else:
+            node = graph.nodes[item]
+            lines = _wrap(node.lines[0]) + node.lines[1:] if node.kind == "module" else node.lines
+            dot.node(node.id, _label(lines), **_style(node, grad_health))
+
+
+def _style(node: Node, grad_health: bool) -> dict[str, str]:
+    """The attributes that differ from the node defaults set in :func:`to_digraph`."""
+    fill = _FILL[node.role]
+    if grad_health and node.grad is not None:
+        fill = grad_color(node.grad)
+    style = {}
+    if node.kind != "tensor":
+        style["shape"] = _SHAPE[node.kind]
+    if fill != _FILL["intermediate"]:
+        style["fillcolor"] = fill
+    if node.grad_missing:
+        style["style"] = "filled,dashed"
+    if node.role == "output":
+        style["penwidth"] = "2"
+    if not node.finite:
+        style.update(color="red", penwidth="3")
+    return style
+
+
+def _label(lines: list[str], end: str = "\\n") -> str:
+    """Lines joined by DOT's ``\\n`` (centred) or ``\\l`` (left-aligned) escape; backslashes
+    and ``<...>`` in names stay literal."""
+    text = end.join(line.replace("\\", "\\\\") for line in lines)
+    return graphviz.nohtml(text + end if end == "\\l" else text)
+
+
+def _wrap(title: str) -> list[str]:
+    """A long module title split after commas, so clusters and nodes stay narrow."""
+    lines = [""]
+    for piece in title.split(", "):
+        if lines[-1] and len(lines[-1]) + len(piece) > _WRAP_COLUMNS:
+            lines[-1] += ","
+            lines.append("    " + piece)
+        else:
+            lines[-1] += (", " if lines[-1] else "") + piece
+    return lines
+
+
+def _legend() -> str:
+    """An HTML-like table of the gradient colour scale."""
+    cells = [f'<td bgcolor="{ZERO_GRAD_COLOR}">0</td>']
+    cells += [f'<td bgcolor="{color}">{html.escape(text)}</td>' for _, color, text in GRAD_SCALE]
+    return ('<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">'
+            '<tr><td colspan="8">mean |grad|</td></tr>'
+            f'<tr>{"".join(cells)}</tr></table>>')

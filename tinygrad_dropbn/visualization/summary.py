@@ -1,0 +1,87 @@
+"""Short text summaries of arrays and gradients, and the gradient-magnitude colour scale.
+
+Every number is printed with four significant digits, so labels are short and the same
+program always produces the same text.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+
+INLINE_ELEMENTS = 4
+"""Arrays with at most this many elements are shown value by value."""
+
+# Fill colours by the order of magnitude of the mean |grad|: cool for vanishing, warm for
+# exploding. Each entry is (upper bound of mean |grad|, colour, legend text).
+GRAD_SCALE = (
+    (1e-6, "#74add1", "< 1e-6"),
+    (1e-4, "#abd9e9", "1e-6 .. 1e-4"),
+    (1e-2, "#e0f3f8", "1e-4 .. 1e-2"),
+    (1e0, "#ffffbf", "1e-2 .. 1"),
+    (1e2, "#fee090", "1 .. 1e2"),
+    (1e4, "#fc8d59", "1e2 .. 1e4"),
+    (math.inf, "#d73027", ">= 1e4"),
+)
+ZERO_GRAD_COLOR = "#d9d9d9"
+
+
+def number(value: float) -> str:
+    """``value`` with four significant digits (``nan``/``inf`` spelled out)."""
+    return f"{value:.4g}"
+
+
+def values(array: np.ndarray) -> str:
+    """Every element of a small array, nested like the array: ``[[1, -0.5], [2, 3]]``."""
+    parts = [_element(value) for value in array.ravel().tolist()]
+    for length in reversed(array.shape):  # bracket the last axis first
+        if length == 0:
+            return "[]"
+        parts = ["[" + ", ".join(parts[i:i + length]) + "]"
+                 for i in range(0, len(parts), length)]
+    return parts[0]
+
+
+def _element(value: object) -> str:
+    if isinstance(value, (bool, int)):
+        return str(value)
+    return number(value)
+
+
+def data_summary(array: np.ndarray) -> str:
+    """The values of a small array, or ``mean .. std .. min .. max`` of a large one."""
+    if array.size <= INLINE_ELEMENTS:
+        return values(array)
+    as_float = array.astype(np.float64, copy=False)
+    return (f"mean {number(as_float.mean())}  std {number(as_float.std())}  "
+            f"min {number(as_float.min())}  max {number(as_float.max())}")
+
+
+def grad_summary(grad: np.ndarray) -> str:
+    """A gradient's values when small; otherwise its norm ||g|| and its max |g|."""
+    if grad.size <= INLINE_ELEMENTS:
+        return f"grad {values(grad)}"
+    magnitude = np.abs(grad.astype(np.float64, copy=False))
+    norm = math.sqrt(float(np.square(magnitude).sum()))
+    if norm == 0:
+        return "grad all zero"
+    return f"grad norm {number(norm)}  max|g| {number(float(magnitude.max()))}"
+
+
+def is_finite(array: Optional[np.ndarray]) -> bool:
+    """True unless ``array`` holds a NaN or an infinity (non-float arrays are always finite)."""
+    if array is None or array.dtype.kind not in "fc":
+        return True
+    return bool(np.isfinite(array).all())
+
+
+def grad_color(grad: np.ndarray) -> str:
+    """The fill colour for a gradient whose mean |grad| falls in a band of :data:`GRAD_SCALE`."""
+    mean_magnitude = float(np.abs(grad.astype(np.float64, copy=False)).mean())
+    if mean_magnitude == 0:
+        return ZERO_GRAD_COLOR
+    for bound, color, _ in GRAD_SCALE:
+        if mean_magnitude < bound:
+            return color
+    return GRAD_SCALE[-1][1]  # NaN compares false everywhere; its red border says the rest

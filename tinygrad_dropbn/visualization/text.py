@@ -1,0 +1,84 @@
+"""The graph as indented plain text: for terminals, logs and machines without a renderer.
+
+Modules are the levels of the tree; inside each, nodes come in the order the forward pass made
+them, one per line, with the same label lines as the drawing joined by ``|``. Op lines end with
+the ids they read and write, so the text holds the whole graph::
+
+    Sequential
+        0: Linear(in_features=2, out_features=3, bias=True)
+            t1: 0.weight | (3, 2) float32 | mean ... | grad norm ...
+            op0: Transpose | backward #7 | t1 -> t2
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from .graph import Graph, build_graph
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+_INDENT = "    "
+
+
+def graph_text(root: "Tensor", depth: Optional[int] = None,
+               hide_constants: bool = False) -> str:
+    """Everything ``root`` was computed from, as an indented tree of modules and nodes.
+
+    Takes the same ``depth`` and ``hide_constants`` options as :func:`draw_graph` and shows the
+    same labels. Nodes whose value or gradient holds a NaN or infinity are marked ``[NaN/Inf]``.
+
+    Example:
+        >>> import tinygrad_dropbn as tg
+        >>> x = tg.Tensor([1.0, -2.0], requires_grad=True, name="x")
+        >>> print(tg.graph_text((x * x).sum()), end="")
+        computation graph: 2 ops, 3 tensors
+        t0: x (input) | (2,) float32 | [1, -2]
+        op0: Mul | t0, t0 -> t1
+        t1: (2,) float32 | [1, 4]
+        op1: Sum axes=(0,) | t1 -> t2
+        t2: output | scalar float32 | 5
+    """
+    return to_text(build_graph(root, depth=depth, hide_constants=hide_constants))
+
+
+def to_text(graph: Graph) -> str:
+    """The text tree of a graph built by :func:`~.graph.build_graph`."""
+    inputs: dict[str, list[str]] = {}
+    outputs: dict[str, list[str]] = {}
+    for source, target in graph.edges:
+        outputs.setdefault(source, []).append(target)
+        inputs.setdefault(target, []).append(source)
+    kinds = [node.kind for node in graph.nodes.values()]
+    counts = [_count(kinds, "op", "op"), _count(kinds, "tensor", "tensor")]
+    if "module" in kinds:
+        counts.append(_count(kinds, "module", "collapsed module"))
+    header = "computation graph: " + ", ".join(counts)
+    lines = [header + (" (after backward)" if graph.after_backward else "")]
+    # An explicit stack of (items, next position, indent) instead of recursion.
+    stack = [(graph.top, 0, "")]
+    while stack:
+        items, position, indent = stack.pop()
+        if position == len(items):
+            continue
+        stack.append((items, position + 1, indent))
+        item = items[position]
+        cluster = graph.clusters.get(item)
+        if cluster is not None:
+            lines.append(indent + cluster.label)
+            stack.append((cluster.items, 0, indent + _INDENT))
+            continue
+        node = graph.nodes[item]
+        parts = list(node.lines)
+        if node.kind != "tensor":
+            parts.append(", ".join(inputs.get(item, [])) + " -> "
+                         + ", ".join(outputs.get(item, [])))
+        if not node.finite:
+            parts.append("[NaN/Inf]")
+        lines.append(f"{indent}{item}: " + " | ".join(parts))
+    return "\n".join(lines) + "\n"
+
+
+def _count(kinds: list[str], kind: str, noun: str) -> str:
+    n = kinds.count(kind)
+    return f"{n} {noun}" + ("" if n == 1 else "s")
