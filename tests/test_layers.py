@@ -67,6 +67,15 @@ def test_linear_module_gradcheck_in_float64(rng):
     tg.gradcheck(lambda x, w, b: layer(x), [x, layer.weight, layer.bias])
 
 
+def test_mlp_gradcheck_through_every_parameter_in_float64(rng):
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.Sigmoid(),
+                          nn.Linear(4, 2)).double()
+    labels = np.array([0, 1, 1, 0, 1])
+    x = f64(rng.standard_normal((5, 3)))
+    tg.gradcheck(lambda x, *params: F.cross_entropy(model(x), labels),
+                 [x, *model.parameters()])
+
+
 def test_fused_linear_agrees_with_matmul_plus_add(rng):
     values = [rng.standard_normal(s) for s in [(6, 3), (5, 3), (5,)]]
     fused, composed = [f64(v) for v in values], [f64(v) for v in values]

@@ -19,9 +19,10 @@ from typing import Any, Callable, Optional, Sequence
 import tinygrad_dropbn as tg
 from . import data
 from .cli_report import GRAPH_MODES, draw_graphs, graph_of, unchanged
-from .cli_train import (DEFAULT_LR, CLIError, RunInterrupted, TrainConfig, build_model, evaluate,
-                        UsageError, format_metrics, load_problem, load_run, loss_function,
-                        run_training)
+from .cli_train import (DEFAULT_LR, CLIError, RunInterrupted, TrainConfig, UsageError,
+                        build_model, evaluate, format_metrics, load_problem, load_run,
+                        loss_function, run_training)
+from .lab.cli import register as register_lab
 from .models import ACTIVATIONS, BN_POSITIONS
 
 PROG = "tinygrad-dropbn"
@@ -143,8 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="List the built-in datasets.")
     datasets.set_defaults(handler=_datasets)
 
-    from .lab.cli import register as register_lab  # the lab owns its subcommand's options
-    register_lab(commands)
+    register_lab(commands)  # the lab owns its subcommand's options and handler
     return parser
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 import math
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -168,7 +169,8 @@ def evaluate(model: nn.Module, dataset: data.TensorDataset, loss_fn: nn.Module,
 
 def train_one_epoch(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module,
                     optimizer: optim.Optimizer, problem: Problem,
-                    on_batch: Callable[[float, Optional[float]], None]) -> tuple[float, Optional[float]]:
+                    on_batch: Callable[[float, Optional[float]], None]
+                    ) -> tuple[float, Optional[float]]:
     """One pass over the training batches in training mode.
 
     Returns the running loss and accuracy: their averages over the epoch's examples, measured on
@@ -192,43 +194,38 @@ def train_one_epoch(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Modul
     return total_loss / seen, (correct / seen if problem.is_classification else None)
 
 
-def metric_names(problem: Problem) -> list[str]:
-    """Columns of ``metrics.csv``: running (training-mode) and evaluation-mode figures."""
-    if problem.is_classification:
-        return ["epoch", "running_loss", "running_accuracy", "train_loss", "train_accuracy",
-                "test_loss", "test_accuracy"]
-    return ["epoch", "running_loss", "train_loss", "test_loss"]
+@dataclasses.dataclass
+class Completed:
+    """The epochs trained so far: their metrics, and the model's state after the last one."""
+
+    history: list[dict[str, float]] = dataclasses.field(default_factory=list)
+    state: Optional[dict[str, np.ndarray]] = None
 
 
-def new_run_dir(out: Path, dataset: str) -> Path:
-    """Create a fresh folder ``out/<dataset>-<YYYYmmdd-HHMMSS>[-k]``, never reusing one."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise CLIError(f"cannot create output folder {out}: {_reason(err)}") from None
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for k in range(1, 1000):
-        run_dir = out / (f"{dataset}-{stamp}" if k == 1 else f"{dataset}-{stamp}-{k}")
-        try:
-            run_dir.mkdir()
-        except FileExistsError:
-            continue
-        except OSError as err:
-            raise CLIError(f"cannot create run folder {run_dir}: {_reason(err)}") from None
-        return run_dir
-    raise CLIError(f"too many runs named {dataset}-{stamp}-* in {out}")
+def train_epochs(done: Completed, config: TrainConfig, model: nn.Module, loss_fn: nn.Module,
+                 optimizer: optim.Optimizer, loader: data.DataLoader, problem: Problem,
+                 progress: cli_report.Progress) -> Optional[dict[str, float]]:
+    """Train for ``config.epochs`` epochs, recording each completed epoch in ``done``.
+
+    An epoch counts once its metrics are measured, and only then replaces ``done.state``, so
+    an interruption at any point leaves ``done`` describing the last whole epoch. Returns the
+    metrics of the epoch whose loss stopped being finite (training stops there), else None.
+    """
+    for epoch in range(1, config.epochs + 1):
+        with progress.epoch(epoch) as on_batch:
+            running_loss, running_acc = train_one_epoch(model, loader, loss_fn, optimizer,
+                                                        problem, on_batch)
+            row = _epoch_row(epoch, running_loss, running_acc, model, loss_fn, problem)
+            progress.finish_epoch(row)
+        if not math.isfinite(row["running_loss"]):
+            return row
+        state = model.state_dict()  # copies, so later steps leave it as it is
+        done.history.append(row)
+        done.state = state
+    return None
 
 
-def data_fingerprint(dataset: data.TensorDataset) -> str:
-    """SHA-256 of a split's arrays, so ``evaluate`` can tell if the generator changed."""
-    digest = hashlib.sha256()
-    for t in dataset.tensors:
-        digest.update(np.ascontiguousarray(t.numpy()).tobytes())
-    return digest.hexdigest()
-
-
-def run_training(config: TrainConfig, out: Path, quiet: bool = False,
-                 stdout: Optional[TextIO] = None) -> Path:
+def run_training(config: TrainConfig, out: Path, quiet: bool = False) -> Path:
     """Train as the config says, write the run folder under ``out`` and report; return it.
 
     Raises :class:`RunInterrupted` (after writing the completed epochs) on KeyboardInterrupt.
@@ -237,7 +234,7 @@ def run_training(config: TrainConfig, out: Path, quiet: bool = False,
         raise UsageError(f"batch norm cannot train on batches of {config.batch_size} example "
                          "(one example has no variance to normalise by): use --batch-size 2 "
                          "or more, or --no-batchnorm")
-    say = _printer(stdout)
+    say = functools.partial(print, flush=True)
     problem = load_problem(config)
     model = build_model(config, problem)
     loss_fn = loss_function(problem)
@@ -288,37 +285,6 @@ def run_training(config: TrainConfig, out: Path, quiet: bool = False,
     return run_dir
 
 
-@dataclasses.dataclass
-class Completed:
-    """The epochs trained so far: their metrics, and the model's state after the last one."""
-
-    history: list[dict[str, float]] = dataclasses.field(default_factory=list)
-    state: Optional[dict[str, np.ndarray]] = None
-
-
-def train_epochs(done: Completed, config: TrainConfig, model: nn.Module, loss_fn: nn.Module,
-                 optimizer: optim.Optimizer, loader: data.DataLoader, problem: Problem,
-                 progress: cli_report.Progress) -> Optional[dict[str, float]]:
-    """Train for ``config.epochs`` epochs, recording each completed epoch in ``done``.
-
-    An epoch counts once its metrics are measured, and only then replaces ``done.state``, so
-    an interruption at any point leaves ``done`` describing the last whole epoch. Returns the
-    metrics of the epoch whose loss stopped being finite (training stops there), else None.
-    """
-    for epoch in range(1, config.epochs + 1):
-        with progress.epoch(epoch) as on_batch:
-            running_loss, running_acc = train_one_epoch(model, loader, loss_fn, optimizer,
-                                                        problem, on_batch)
-            row = _epoch_row(epoch, running_loss, running_acc, model, loss_fn, problem)
-            progress.finish_epoch(row)
-        if not math.isfinite(row["running_loss"]):
-            return row
-        state = model.state_dict()  # copies, so later steps leave it as it is
-        done.history.append(row)
-        done.state = state
-    return None
-
-
 def describe_run(config: TrainConfig, problem: Problem, model: nn.Module) -> str:
     """One line saying what is about to be trained."""
     sizes = "-".join(str(n) for n in (problem.in_features, *config.hidden, problem.out_features))
@@ -353,10 +319,39 @@ def format_metrics(row: dict[str, float], problem: Problem) -> str:
     return "\n".join(lines)
 
 
-def read_metrics(path: Path) -> list[dict[str, float]]:
-    """The rows of a ``metrics.csv``, as numbers."""
-    with path.open(newline="") as f:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(f)]
+def metric_names(problem: Problem) -> list[str]:
+    """Columns of ``metrics.csv``: running (training-mode) and evaluation-mode figures."""
+    if problem.is_classification:
+        return ["epoch", "running_loss", "running_accuracy", "train_loss", "train_accuracy",
+                "test_loss", "test_accuracy"]
+    return ["epoch", "running_loss", "train_loss", "test_loss"]
+
+
+def new_run_dir(out: Path, dataset: str) -> Path:
+    """Create a fresh folder ``out/<dataset>-<YYYYmmdd-HHMMSS>[-k]``, never reusing one."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CLIError(f"cannot create output folder {out}: {_reason(err)}") from None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        run_dir = out / (f"{dataset}-{stamp}" if k == 1 else f"{dataset}-{stamp}-{k}")
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise CLIError(f"cannot create run folder {run_dir}: {_reason(err)}") from None
+        return run_dir
+    raise CLIError(f"too many runs named {dataset}-{stamp}-* in {out}")
+
+
+def data_fingerprint(dataset: data.TensorDataset) -> str:
+    """SHA-256 of a split's arrays, so ``evaluate`` can tell if the generator changed."""
+    digest = hashlib.sha256()
+    for t in dataset.tensors:
+        digest.update(np.ascontiguousarray(t.numpy()).tobytes())
+    return digest.hexdigest()
 
 
 @dataclasses.dataclass
@@ -456,12 +451,6 @@ def _drop_last(config: TrainConfig, problem: Problem) -> bool:
     # Batch norm cannot normalise a batch of one example (its variance is 0), so a lone
     # leftover example is dropped rather than trained on.
     return config.batchnorm and len(problem.train) % config.batch_size == 1
-
-
-def _printer(stdout: Optional[TextIO]) -> Callable[[str], None]:
-    def say(text: str) -> None:
-        print(text, file=stdout, flush=True)
-    return say
 
 
 def _reason(err: BaseException) -> str:

@@ -226,6 +226,7 @@ def backward(root: "Tensor", grad: Optional[Any], retain_graph: bool = False) ->
                 f"Trying to backward through the graph a second time ({fn.name} has already "
                 "released the arrays it saved for backward). Pass retain_graph=True to the "
                 "first backward() if you need to call it again, or recompute the forward pass.")
+    for fn in order:
         fn.grad = None  # a retained graph may hold the gradients of an earlier backward()
     root.grad_fn.grad = grad
     for step, fn in enumerate(order):

@@ -52,7 +52,7 @@ def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: 
 
     Example:
         >>> from tinygrad_dropbn.models import mlp
-        >>> mlp(2, [16], 3, dropout=0.1)  # doctest: +SKIP
+        >>> mlp(2, [16], 3, dropout=0.1)
         Sequential(
           (0): Linear(in_features=2, out_features=16, bias=True)
           (1): BatchNorm1d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)

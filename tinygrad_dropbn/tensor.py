@@ -6,9 +6,11 @@ op, that op in ``grad_fn``. Arithmetic on tensors dispatches to the ops in :mod:
 
 Dtype rules (NumPy 2 promotes eagerly; a float32 network must stay float32):
 
-* NumPy arrays keep their dtype; Python scalars and lists become float32.
-* A Python scalar or an integer array combined with a float tensor takes the tensor's dtype.
-* float32 with float64 promotes to float64, as in NumPy.
+* NumPy arrays keep their dtype (and are copied); Python scalars and lists become float32.
+* A Python or NumPy scalar, or an integer array, combined with a float tensor takes the tensor's
+  dtype, so ``x * 2`` and ``x / np.sqrt(d)`` keep a float32 ``x`` float32 (as in PyTorch).
+* A float32 array or tensor combined with a float64 one promotes to float64, as in NumPy.
+* Only floating-point tensors can require a gradient; integer tensors hold labels and indices.
 """
 from __future__ import annotations
 
@@ -68,9 +70,12 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _from_op(cls, data: Any, grad_fn: Optional[engine.Function]) -> "Tensor":
-        """Wrap an array the library just made (no copy); ``grad_fn`` None makes a constant."""
+    @staticmethod
+    def _from_op(data: Any, grad_fn: Optional[engine.Function]) -> "Tensor":
+        """Wrap an array the library just made (no copy); ``grad_fn`` None makes a constant.
+
+        The hot path of every op: no validation, no copy, no dtype conversion.
+        """
         t = object.__new__(Tensor)
         t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
@@ -80,7 +85,6 @@ class Tensor:
         t._retains_grad = False
         return t
 
-    # ------------------------------------------------------------------ properties & conversion
     @property
     def shape(self) -> tuple:
         return self.data.shape
@@ -202,7 +206,6 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    # --------------------------------------------------------------------------- arithmetic
     def __add__(self, other: ArrayLike) -> "Tensor":
         return _binary(ops.Add, self, other)
 
@@ -265,7 +268,6 @@ class Tensor:
     def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
         return Tensor._from_op(self.data != _raw(other), None)
 
-    # ---------------------------------------------------------------------- elementwise math
     def exp(self) -> "Tensor":
         return ops.Exp.apply(self)
 
@@ -304,7 +306,6 @@ class Tensor:
     def minimum(self, other: ArrayLike) -> "Tensor":
         return _binary(ops.Minimum, self, other)
 
-    # ---------------------------------------------------------------------------- reductions
     def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
@@ -340,7 +341,6 @@ class Tensor:
     def argmin(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
         return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
 
-    # ------------------------------------------------------------------------------- shaping
     def reshape(self, *shape: Any) -> "Tensor":
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])

@@ -12,8 +12,7 @@ import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import data, nn
 from tinygrad_dropbn.models import mlp
 
-from .dropout import Z_BOUND, _sizes
-from .report import Check, ExperimentResult, finish, markdown_table, new_figure
+from .report import Z_BOUND, Check, ExperimentResult, finish, markdown_table, new_figure, sizes
 from .training import evaluate, fit, in_raw_units
 
 ModelFactory = Callable[[str, bool], nn.Module]
@@ -67,7 +66,7 @@ def run_bn_running_stats(out_dir: Path | str, size: str = "full", seed: int = 0,
         batchnorm: the layer under test, called as ``batchnorm(num_features, momentum=m)``.
     """
     start = time.perf_counter()
-    cfg = _sizes(size, full={"steps": 1500, "samples": 1200, "epochs": 15},
+    cfg = sizes(size, full={"steps": 1500, "samples": 1200, "epochs": 15},
                  small={"steps": 600, "samples": 600, "epochs": 6})
     tg.manual_seed(seed)
     train, test = _raw_blobs(cfg["samples"])
@@ -128,9 +127,10 @@ def run_bn_running_stats(out_dir: Path | str, size: str = "full", seed: int = 0,
         var_axis.axhline(target["running_var"][feature], color="k", ls="--", lw=0.8)
     mean_axis.set(xlabel="training step", ylabel="running_mean", xscale="log",
                   title="running_mean (dashed: training-set mean)")
-    var_axis.set(xlabel="training step", ylabel="running_var", xscale="log",
+    var_axis.set(xlabel="training step", ylabel="running_var", xscale="log", yscale="log",
                  title="running_var (dashed: training-set variance)")
-    mean_axis.legend(fontsize=7)
+    figure.legend(*mean_axis.get_legend_handles_labels(), loc="outside lower center", ncol=4,
+                  fontsize=8)
     labels = list(accuracy)
     bar_axis.barh(range(len(labels)), [accuracy[k] for k in labels],
                   color=["tab:green", "tab:blue", "tab:orange", "tab:red"])
@@ -226,7 +226,7 @@ def run_bn_saturation(out_dir: Path | str, size: str = "full", seed: int = 0, *,
             with ``depth`` hidden layers of ``width`` units, batch norm before the activation.
     """
     start = time.perf_counter()
-    cfg = _sizes(size, full={"depth": 10, "width": 64, "batch": 256},
+    cfg = sizes(size, full={"depth": 10, "width": 64, "batch": 256},
                  small={"depth": 10, "width": 32, "batch": 128})
     tg.manual_seed(seed)
     train, _ = data.spiral(n_classes=3, points_per_class=cfg["batch"])
@@ -323,7 +323,7 @@ def run_bn_speed(out_dir: Path | str, size: str = "full", seed: int = 0, *,
             layers of 64 units (32 at small size).
     """
     start = time.perf_counter()
-    cfg = _sizes(size, full={"width": 64, "epochs": 40, "points": 300},
+    cfg = sizes(size, full={"width": 64, "epochs": 40, "points": 300},
                  small={"width": 32, "epochs": 15, "points": 150})
     tg.manual_seed(seed)
     train, test = data.spiral(n_classes=3, points_per_class=cfg["points"])

@@ -17,6 +17,17 @@ from typing import Any, Sequence
 
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
+Z_BOUND = 4.0
+"""A Monte-Carlo mean lies within 4 standard errors of its expectation with probability 0.99994;
+a larger deviation means the expectation itself differs."""
+
+
+def sizes(size: str, full: dict, small: dict) -> dict:
+    """The configuration for ``size`` ("full" or "small")."""
+    if size not in ("full", "small"):
+        raise ValueError(f"size must be 'full' or 'small', got {size!r}")
+    return full if size == "full" else small
+
 
 @dataclass(frozen=True)
 class Check:
@@ -173,17 +184,20 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_index(results: Sequence[ExperimentResult], out_dir: Path | str,
-                seconds: float) -> tuple[Path, Path]:
+def write_index(results: Sequence[ExperimentResult], out_dir: Path | str) -> tuple[Path, Path]:
     """Write ``index.md`` and a self-contained ``index.html`` (images inlined as base64).
+
+    Neither page records times or dates, so the same seed writes the same files.
 
     Returns:
         The paths of the Markdown and the HTML page.
     """
     out_dir = Path(out_dir)
     passed = sum(result.passed for result in results)
-    heading = f"{passed} of {len(results)} claims pass ({seconds:.1f} s)"
-    lines = ["# The article's claims, reproduced", "", heading, "",
+    size, seed = results[0].size, results[0].seed
+    command = f"tinygrad-dropbn lab all --seed {seed}{' --small' if size == 'small' else ''}"
+    heading = f"{passed} of {len(results)} claims pass (size {size}, seed {seed}). Regenerate: "
+    lines = ["# The article's claims, reproduced", "", f"{heading}`{command}`.", "",
              "| # | experiment | claim | verdict | report |", "| --- | --- | --- | --- | --- |"]
     for r in results:
         lines.append(f"| {r.number} | {r.title} | {_cell(r.claim)} | **{r.verdict}** | "
@@ -217,7 +231,8 @@ def write_index(results: Sequence[ExperimentResult], out_dir: Path | str,
             "padding:.25em .5em;text-align:left}img{max-width:100%}"
             ".pass{color:#176b1d;font-weight:bold}.fail{color:#b00020;font-weight:bold}"
             "</style></head><body><h1>The article's claims, reproduced</h1>"
-            f"<p>{html.escape(heading)}</p>{''.join(sections)}</body></html>\n")
+            f"<p>{html.escape(heading)}<code>{html.escape(command)}</code>.</p>"
+            f"{''.join(sections)}</body></html>\n")
     page_path = out_dir / "index.html"
     page_path.write_text(page, encoding="utf-8")
     return markdown, page_path

@@ -1,7 +1,6 @@
 """The lab's table of experiments, and running one or all of them."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -53,12 +52,11 @@ def run_all(out_dir: Path | str, size: str = "full", seed: int = 0,
     Returns:
         The results, the Markdown index and the HTML index.
     """
-    start = time.perf_counter()
     results = []
     for name in names if names is not None else EXPERIMENTS:
         result = run_experiment(name, out_dir, size=size, seed=seed)
         results.append(result)
         if progress is not None:
             progress(result)
-    markdown, page = write_index(results, out_dir, seconds=time.perf_counter() - start)
+    markdown, page = write_index(results, out_dir)
     return results, markdown, page

@@ -9,11 +9,17 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..engine import Function
-from ..tensor import Tensor
 from ..batchnorm import batch_norm
 from ..dropout import dropout
+from ..engine import Function
+from ..tensor import Tensor
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+
+__all__ = [
+    "LinearOp", "batch_norm", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax",
+    "tanh",
+]
 
 
 class LinearOp(Function):

@@ -25,8 +25,6 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-import numpy as np
-
 from .. import random as _random
 from ..tensor import Tensor
 

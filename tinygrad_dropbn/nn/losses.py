@@ -67,7 +67,7 @@ class CrossEntropy(Function):
         exp /= total
         self.softmax = exp
         if reduction == "mean":
-            return np.asarray(losses.mean())
+            return np.asarray(losses.sum() / len(target))
         if reduction == "sum":
             return np.asarray(losses.sum())
         return losses
