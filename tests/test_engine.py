@@ -318,3 +318,16 @@ def test_float32_leaf_gradient_stays_float32_when_mixed_with_float64():
 def test_backprop_example_runs():
     namespace = runpy.run_path(str(ROOT / "examples" / "backprop.py"), run_name="__main__")
     assert namespace["w"].grad is not None
+
+
+def test_a_backward_returning_a_gradient_of_the_wrong_shape_is_named():
+    class Bad(Function):
+        def forward(self, x):
+            return x.sum(keepdims=True)
+
+        def backward(self, grad):
+            return np.ones(5)
+
+    with pytest.raises(RuntimeError, match=r"Bad.backward returned a gradient of shape \(5,\) "
+                                           r"for an input of shape \(2,\)"):
+        Bad.apply(leaf([1.0, 2.0])).sum().backward()

@@ -247,7 +247,7 @@ def backward(root: "Tensor", grad: Optional[Any], retain_graph: bool = False) ->
                 continue
             data = t.data
             if g.shape != data.shape:
-                g = unbroadcast(g, data.shape)
+                g = _unbroadcast_from(fn, g, data.shape)
             if g.dtype is not data.dtype and g.dtype != data.dtype:
                 g = g.astype(data.dtype)
             parent = t.grad_fn
@@ -257,6 +257,17 @@ def backward(root: "Tensor", grad: Optional[Any], retain_graph: bool = False) ->
             if t._retains_grad:
                 _accumulate_leaf(t, g)
             parent.grad = g if parent.grad is None else parent.grad + g
+
+
+def _unbroadcast_from(fn: Function, grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """:func:`unbroadcast`, with an error naming the op when its gradient cannot fit."""
+    if grad.ndim >= len(shape):
+        grad = unbroadcast(grad, shape)
+        if grad.shape == shape:
+            return grad
+    raise RuntimeError(f"{fn.name}.backward returned a gradient of shape {grad.shape} for an "
+                       f"input of shape {shape}; it must have the input's shape (or the shape "
+                       "of the broadcast output).")
 
 
 def _initial_grad(root: "Tensor", grad: Optional[Any]) -> np.ndarray:
