@@ -5,6 +5,7 @@ import datetime
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import types
@@ -58,6 +59,7 @@ def test_train_writes_every_promised_file_and_lists_it(tmp_path, capsys):
     assert status == 0 and len(runs) == 1
     run_dir = runs[0]
     assert run_dir.name.startswith("spiral-")
+    assert sorted(path.name for path in run_dir.iterdir()) == sorted(RUN_FILES)
     for name in RUN_FILES:
         assert (run_dir / name).stat().st_size > 0, name
         assert str(run_dir / name) in out, name
@@ -369,10 +371,15 @@ def test_no_command_prints_help_and_fails(capsys):
     assert "train" in out and "evaluate" in out and "graph" in out and "datasets" in out
 
 
-def test_python_dash_m_runs_the_command(tmp_path):
+def command_env():
+    """The environment for running ``python -m tinygrad_dropbn`` on this checkout."""
     package_parent = Path(tg.__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(package_parent), os.environ.get("PYTHONPATH")]))}
+
+
+def test_python_dash_m_runs_the_command(tmp_path):
+    env = command_env()
     done = subprocess.run(
         [sys.executable, "-m", "tinygrad_dropbn", "train", "--hidden", "8", "--epochs", "2",
          "--out", "runs"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -396,3 +403,26 @@ def test_without_a_renderer_graphs_are_dot_and_text(tmp_path, monkeypatch, capsy
         assert (run_dir / f"graph-{mode}.gv").read_text().lstrip().startswith("digraph")
         text = run_dir / f"graph-{mode}.txt"
         assert text.read_text().strip() and str(text) in out
+
+
+@pytest.mark.skipif(not HAVE_TQDM or sys.platform == "win32",
+                    reason="waits for tqdm's second bar, then sends a POSIX SIGINT")
+def test_ctrl_c_in_a_real_process_keeps_the_completed_epochs(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_dropbn", "train", "--hidden", "8", "--epochs", "100000",
+         "--out", "runs"], cwd=tmp_path, env=command_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    seen = b""
+    while b"epoch      3/" not in seen:  # two epochs done, the third under way
+        chunk = process.stderr.read1(4096)
+        assert chunk, "the command ended before its third epoch"
+        seen += chunk
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert b"Interrupted: kept the checkpoint of epoch " in err
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["epochs_completed"] >= 2
+    assert len(read_rows(run_dir)) == summary["epochs_completed"]
+    assert (run_dir / "model.npz").exists()

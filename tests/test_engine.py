@@ -331,3 +331,16 @@ def test_a_backward_returning_a_gradient_of_the_wrong_shape_is_named():
     with pytest.raises(RuntimeError, match=r"Bad.backward returned a gradient of shape \(5,\) "
                                            r"for an input of shape \(2,\)"):
         Bad.apply(leaf([1.0, 2.0])).sum().backward()
+
+
+def test_module_scope_is_reentrant_and_restored_after_an_exception():
+    module, x = object(), leaf([1.0])
+    scope = engine.module_scope(module)
+    with scope:
+        with scope:
+            assert (x * 2).grad_fn.scope == (module, module)
+        assert (x * 2).grad_fn.scope == (module,)
+    with pytest.raises(KeyError):
+        with engine.module_scope(module):
+            raise KeyError
+    assert (x * 2).grad_fn.scope == ()

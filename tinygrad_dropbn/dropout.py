@@ -104,13 +104,17 @@ class Dropout(Function):
 
     def _apply_mask(self, values: np.ndarray) -> np.ndarray:
         """values * mask * scale: zero where dropped, ``values / (1 - p)`` (inverted) or
-        ``values`` (plain) where kept. The division only touches kept entries, so p = 1
-        never divides by zero."""
-        out = np.zeros(np.broadcast_shapes(values.shape, self.mask.shape), dtype=values.dtype)
+        ``values`` (plain) where kept.
+
+        NOTE: two whole-array passes (divide, then multiply by the boolean mask) are several
+        times faster than a masked ``np.divide(..., where=mask)``; p = 1 keeps nothing and is
+        answered with zeros, so it never divides by zero.
+        """
+        if self.kept == 0:
+            return np.zeros(np.broadcast_shapes(values.shape, self.mask.shape), values.dtype)
+        out = values / self.keep if self.inverted else values * self.mask
         if self.inverted:
-            np.divide(values, self.keep, out=out, where=self.mask)
-        else:
-            np.copyto(out, values, where=self.mask)
+            np.multiply(out, self.mask, out=out)
         return out
 
     @property

@@ -75,12 +75,11 @@ class module_scope:
 
     def __enter__(self) -> None:
         global _module_scope
-        self.outer = _module_scope
-        _module_scope = self.outer + (self.module,)
+        _module_scope = _module_scope + (self.module,)
 
     def __exit__(self, *exc: Any) -> None:
         global _module_scope
-        _module_scope = self.outer
+        _module_scope = _module_scope[:-1]
 
 
 # The graph's structure, which the engine sets and release() keeps.

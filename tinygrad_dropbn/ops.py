@@ -6,7 +6,7 @@ been broadcast: the engine sums each gradient back to its input's shape.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 

@@ -21,7 +21,8 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def generator() -> np.random.Generator:
-    """The generator every random draw in the library uses (read it at draw time, do not cache it)."""
+    """The generator every random draw in the library uses (read it at draw time: never cache
+    it, since :func:`manual_seed` replaces it)."""
     return _generator
 
 

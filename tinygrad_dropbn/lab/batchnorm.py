@@ -67,7 +67,7 @@ def run_bn_running_stats(out_dir: Path | str, size: str = "full", seed: int = 0,
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"steps": 1500, "samples": 1200, "epochs": 15},
-                 small={"steps": 600, "samples": 600, "epochs": 6})
+                small={"steps": 600, "samples": 600, "epochs": 6})
     tg.manual_seed(seed)
     train, test = _raw_blobs(cfg["samples"])
     x_train = train.tensors[0].data.astype(np.float64)
@@ -105,14 +105,12 @@ def run_bn_running_stats(out_dir: Path | str, size: str = "full", seed: int = 0,
     model.eval()
     x_test, y_test = test.tensors
     accuracy = {"running statistics (eval mode)": evaluate(model, test)[1]}
-    by_class = [(x_test[np.flatnonzero(y_test.data == c)], y_test[np.flatnonzero(y_test.data == c)])
-                for c in range(3)]
-    shuffled = _chunks(x_test, y_test, 4)
-    accuracy["test-batch statistics, whole test set"] = _batch_statistics_accuracy(
-        model, [(x_test, y_test)])
-    accuracy["test-batch statistics, batches of 4"] = _batch_statistics_accuracy(model, shuffled)
-    accuracy["test-batch statistics, one class per batch"] = _batch_statistics_accuracy(
-        model, by_class)
+    by_class = [(x_test[rows], y_test[rows])
+                for rows in (np.flatnonzero(y_test.data == c) for c in range(3))]
+    for label, batches in (("whole test set", [(x_test, y_test)]),
+                           ("batches of 4", _chunks(x_test, y_test, 4)),
+                           ("one class per batch", by_class)):
+        accuracy[f"test-batch statistics, {label}"] = _batch_statistics_accuracy(model, batches)
 
     figure, axes = new_figure(1, 3, width=15.0)
     mean_axis, var_axis, bar_axis = axes[0]
@@ -227,7 +225,7 @@ def run_bn_saturation(out_dir: Path | str, size: str = "full", seed: int = 0, *,
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"depth": 10, "width": 64, "batch": 256},
-                 small={"depth": 10, "width": 32, "batch": 128})
+                small={"depth": 10, "width": 32, "batch": 128})
     tg.manual_seed(seed)
     train, _ = data.spiral(n_classes=3, points_per_class=cfg["batch"])
     x, y = (t[:cfg["batch"]] for t in train.tensors)
@@ -324,7 +322,7 @@ def run_bn_speed(out_dir: Path | str, size: str = "full", seed: int = 0, *,
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"width": 64, "epochs": 40, "points": 300},
-                 small={"width": 32, "epochs": 15, "points": 150})
+                small={"width": 32, "epochs": 15, "points": 150})
     tg.manual_seed(seed)
     train, test = data.spiral(n_classes=3, points_per_class=cfg["points"])
     if make_model is None:

@@ -56,7 +56,7 @@ def run_inverted_dropout(out_dir: Path | str, size: str = "full", seed: int = 0,
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"masks": 400, "rows": 64, "cols": 32, "out": 16},
-                 small={"masks": 60, "rows": 32, "cols": 16, "out": 8})
+                small={"masks": 60, "rows": 32, "cols": 16, "out": 8})
     tg.manual_seed(seed)
     ps = np.round(np.arange(0.1, 0.95, 0.1), 2)
     x_np = _positive_input(cfg["rows"], cfg["cols"])
@@ -152,7 +152,7 @@ def run_inverted_dropout(out_dir: Path | str, size: str = "full", seed: int = 0,
             "With keep variables `q_i ~ Ber(1-p)`, `E[sum_i x_i q_i w_ij] = (1-p) sum_i x_i w_ij`. "
             "Inverted dropout divides the kept units by `1-p` while training, so the ratio is 1 "
             "for every p and evaluation can pass the input through unchanged. Plain dropout "
-            "leaves training unscaled: against the unscaled layer its mean follows the dotted "
+            "leaves training unscaled: against the unscaled layer its mean follows the grey "
             "`1-p` line, and only an evaluation that multiplies by `1-p` brings the two modes "
             "back together. Each check converts the worst deviation over p into standard "
             f"errors; more than {Z_BOUND:g} means the expectations really differ."))
@@ -188,7 +188,7 @@ def run_dropout_mask(out_dir: Path | str, size: str = "full", seed: int = 0, *,
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"masks": 3000, "rows": 32, "cols": 16, "out": 8},
-                 small={"masks": 600, "rows": 16, "cols": 8, "out": 4})
+                small={"masks": 600, "rows": 16, "cols": 8, "out": 4})
     tg.manual_seed(seed)
     p = 0.5
     x_np = _positive_input(cfg["rows"], cfg["cols"]).astype(np.float64)
@@ -297,10 +297,10 @@ def run_dropout_backward(out_dir: Path | str, size: str = "full", seed: int = 0,
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"shape": (8, 6), "ps": (0.2, 0.5, 0.8)},
-                 small={"shape": (4, 5), "ps": (0.3, 0.7)})
+                small={"shape": (4, 5), "ps": (0.3, 0.7)})
     tg.manual_seed(seed)
-    x_np = generator().uniform(0.5, 1.5, size=cfg["shape"]) * generator().choice([-1, 1],
-                                                                                  cfg["shape"])
+    magnitude = generator().uniform(0.5, 1.5, size=cfg["shape"])
+    x_np = magnitude * generator().choice([-1.0, 1.0], size=cfg["shape"])
     mask_seed = seed + 1
 
     def forward(values: np.ndarray, p: float, form: str) -> tuple[tg.Tensor, tg.Tensor]:
@@ -407,7 +407,7 @@ def run_dropout_overfitting(out_dir: Path | str, size: str = "full", seed: int =
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"width": 256, "train": 60, "test": 1000, "epochs": 300},
-                 small={"width": 128, "train": 40, "test": 400, "epochs": 120})
+                small={"width": 128, "train": 40, "test": 400, "epochs": 120})
     tg.manual_seed(seed)
     train, test = _noisy_small_split(cfg["train"], cfg["test"], label_noise=0.15)
     if make_model is None:

@@ -82,8 +82,8 @@ def run_placement(out_dir: Path | str, size: str = "full", seed: int = 0, *,
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"points": 300, "width": 64, "epochs": 40, "masks": 300,
-                             "repeats": 3},
-                 small={"points": 100, "width": 32, "epochs": 12, "masks": 100, "repeats": 1})
+                            "repeats": 3},
+                small={"points": 100, "width": 32, "epochs": 12, "masks": 100, "repeats": 1})
     tg.manual_seed(seed)
     split = data.spiral(n_classes=3, points_per_class=cfg["points"])
     raw_train, raw_test = in_raw_units(split, scale=3.0, shift=5.0)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 from .batchnorm import run_bn_running_stats, run_bn_saturation, run_bn_speed
 from .dropout import (run_dropout_backward, run_dropout_mask, run_dropout_overfitting,
@@ -37,23 +37,21 @@ def run_experiment(name: str, out_dir: Path | str, size: str = "full",
 
 
 def run_all(out_dir: Path | str, size: str = "full", seed: int = 0,
-            names: Sequence[str] | None = None,
             progress: Callable[[ExperimentResult], None] | None = None,
             ) -> tuple[list[ExperimentResult], Path, Path]:
-    """Run several experiments (all by default) and write the index pages.
+    """Run every experiment and write the index pages.
 
     Args:
         out_dir: folder for every plot and report, ``index.md`` and ``index.html``.
         size: "full" or "small".
         seed: the seed each experiment starts from.
-        names: experiments to run, in this order (default: all of them).
         progress: called with each result as soon as it is ready.
 
     Returns:
         The results, the Markdown index and the HTML index.
     """
     results = []
-    for name in names if names is not None else EXPERIMENTS:
+    for name in EXPERIMENTS:
         result = run_experiment(name, out_dir, size=size, seed=seed)
         results.append(result)
         if progress is not None:
