@@ -115,8 +115,9 @@ def test_integer_tensors_stay_integer_with_integers():
     (lambda x, a: x / a, [0.1, 0.1]),
     (lambda x, a: a ** x, [10.0, 400.0]),
     (lambda x, a: -x, [-1.0, -2.0]),
+    (lambda x, a: x.pow(2), [1.0, 4.0]),
 ], ids=["rmul", "mul", "rsub", "rdiv", "arr+x", "arr-x", "arr*x", "arr/x", "x/arr", "arr**x",
-        "neg"])
+        "neg", "pow"])
 def test_reflected_operators_with_scalars_and_arrays(expression, expected):
     x = Tensor([1.0, 2.0], requires_grad=True)
     out = expression(x, np.array([10.0, 20.0], dtype=np.float32))

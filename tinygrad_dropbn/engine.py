@@ -120,16 +120,17 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **attributes: Any) -> "Tensor":
-        """Run the op on tensors, recording it in the graph when a gradient will be needed."""
+        """Run the op on tensors, recording it in the graph when a gradient will be needed:
+        grad mode is on and some input requires a gradient."""
         fn = cls()
+        arrays = [t.data for t in inputs]
         if _grad_enabled:
             for t in inputs:
                 if t.requires_grad:
                     fn.inputs = inputs
                     fn.scope = _module_scope
-                    out = fn.forward(*[t.data for t in inputs], **attributes)
-                    return _tensor.Tensor._from_op(out, fn)
-        return _tensor.Tensor._from_op(fn.forward(*[t.data for t in inputs], **attributes), None)
+                    return _tensor.Tensor._from_op(fn.forward(*arrays, **attributes), fn)
+        return _tensor.Tensor._from_op(fn.forward(*arrays, **attributes), None)
 
     @property
     def needs_input_grad(self) -> tuple:

@@ -249,6 +249,8 @@ class Tensor:
     def __rpow__(self, base: ArrayLike) -> "Tensor":
         return _binary(ops.Power, base, self)
 
+    pow = __pow__
+
     # Comparisons give boolean tensors outside the graph (masks, accuracy).
     def __lt__(self, other: ArrayLike) -> "Tensor":
         return Tensor._from_op(self.data < _raw(other), None)

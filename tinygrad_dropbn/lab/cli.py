@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", choices=[*EXPERIMENTS, "all"], metavar="EXPERIMENT",
                         help=f"one of: {', '.join(EXPERIMENTS)}; or 'all' (also writes "
                         "index.md and a self-contained index.html)")
-    parser.add_argument("--out", type=Path, default=Path("lab"), metavar="DIR",
-                        help="folder for the plots and reports (default: lab)")
+    parser.add_argument("--out", type=Path, default=Path("lab-results"), metavar="DIR",
+                        help="folder for the plots and reports (default: lab-results)")
     parser.add_argument("--seed", type=_seed, default=0, metavar="N",
                         help="seed of every experiment; same seed, same figures (default: 0)")
     parser.add_argument("--small", action="store_true",
