@@ -1,12 +1,12 @@
-"""Backprop in ten lines: a tiny model, its loss, and the gradients of its weights."""
+"""Backprop in ten lines (the README's example): a forward pass, backward(), the gradients."""
+import numpy as np
 import tinygrad_dropbn as tg
 
-x = tg.Tensor([[1.0, 2.0], [3.0, 4.0]])              # a batch of two inputs
-y = tg.Tensor([[1.0], [0.0]])                         # their targets
-w = tg.Tensor([[0.5], [-0.5]], requires_grad=True)   # weights we want gradients for
-b = tg.Tensor([0.1], requires_grad=True)
-
-loss = (((x @ w + b).sigmoid() - y) ** 2).mean()      # forward: records the graph
-loss.backward()                                       # backward: fills w.grad and b.grad
-print("loss", loss.item())
-print("dloss/dw", w.grad.numpy().ravel(), "dloss/db", b.grad.numpy())
+x = tg.Tensor([[1.0, -2.0, 3.0]], requires_grad=True)
+w = tg.Tensor(np.full((3, 2), 0.5, dtype=np.float32), requires_grad=True)
+loss = (x @ w).tanh().sum()
+loss.backward()
+print(loss.item())         # forward value
+print(x.grad.numpy())      # d loss / d x, shape (1, 3)
+print(w.grad.numpy())      # d loss / d w, shape (3, 2)
+print(tg.graph_text(loss)) # the graph that backward() walked

@@ -315,9 +315,15 @@ def test_float32_leaf_gradient_stays_float32_when_mixed_with_float64():
     assert y.grad_fn.inputs[0].grad_fn.grad.dtype == np.float32  # exp's output is float32
 
 
-def test_backprop_example_runs():
-    namespace = runpy.run_path(str(ROOT / "examples" / "backprop.py"), run_name="__main__")
-    assert namespace["w"].grad is not None
+def test_backprop_example_runs_and_is_the_readme_example(capsys):
+    path = ROOT / "examples" / "backprop.py"
+    namespace = runpy.run_path(str(path), run_name="__main__")
+    x, w = namespace["x"].numpy(), namespace["w"].numpy()
+    hidden = np.tanh(x @ w)
+    np.testing.assert_allclose(namespace["w"].grad.numpy(), x.T @ (1 - hidden ** 2), rtol=1e-6)
+    assert "MatMul" in capsys.readouterr().out
+    code = path.read_text().split('"""', 2)[2].strip()
+    assert code in (ROOT / "README.md").read_text()
 
 
 def test_a_backward_returning_a_gradient_of_the_wrong_shape_is_named():

@@ -12,15 +12,17 @@ Example:
 from .engine import Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
-from .serialization import load, save
+from .serialization import CheckpointError, load, save
 from .visualization import draw_graph, graph_text, render_graph
 from .tensor import (GradDtypeError, Tensor, arange, cat, concatenate, maximum, minimum, ones,
                      rand, randn, stack, tensor, where, zeros)
+from . import data, nn, optim  # subpackages, imported after the core they build on
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "load", "save",
+    "data", "nn", "optim",
+    "load", "save", "CheckpointError",
     "draw_graph", "graph_text", "render_graph",
     "Function", "GradDtypeError", "GradcheckError", "Tensor", "arange", "cat", "concatenate",
     "enable_grad", "gradcheck", "is_grad_enabled", "manual_seed", "maximum", "minimum",
