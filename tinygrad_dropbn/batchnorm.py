@@ -61,9 +61,11 @@ def batch_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         with ``M = x.size / C``, and ``centered = x - mean``, which the variance needs anyway
         and :class:`BatchNorm` can take over instead of subtracting a second time.
     """
-    mean = x.mean(axis=channel_axes(x.ndim))
+    count = x.size // x.shape[1]
+    # NOTE: np.add.reduce / count is what ndarray.mean computes, minus its Python-level wrapper.
+    mean = np.add.reduce(x, axis=channel_axes(x.ndim)) / x.dtype.type(count)
     centered = x - _per_channel(mean, x.ndim)
-    return mean, _channel_dot(centered, centered) / (x.size // x.shape[1]), centered
+    return mean, _channel_dot(centered, centered) / count, centered
 
 
 class BatchNorm(Function):
@@ -257,7 +259,8 @@ def _check_momentum(momentum: float) -> float:
             "batch_norm momentum=None (a cumulative moving average) needs the number of batches "
             "seen so far, which the BatchNorm modules track in num_batches_tracked: use "
             "nn.BatchNorm1d(..., momentum=None), or pass momentum=1 / num_batches yourself")
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) \
+    if (type(momentum) is not float
+            and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real))) \
             or not 0.0 <= momentum <= 1.0:
         raise ValueError(f"batch_norm momentum must be a number in [0, 1], got {momentum!r}")
     return float(momentum)

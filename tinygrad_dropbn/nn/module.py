@@ -137,6 +137,7 @@ class Module:
         if name not in self._parameters and hasattr(self, name):
             raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
         self._parameters[name] = param
+        self.__dict__[name] = param
 
     def register_buffer(self, name: str, tensor: Optional[Tensor],
                         persistent: bool = True) -> None:
@@ -154,6 +155,7 @@ class Module:
         if name not in self._buffers and hasattr(self, name):
             raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
         self._buffers[name] = tensor
+        self.__dict__[name] = tensor
         if persistent:
             self._non_persistent_buffers.discard(name)
         else:
@@ -167,6 +169,7 @@ class Module:
         if name not in self._modules and hasattr(self, name):
             raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
         self._modules[name] = module
+        self.__dict__[name] = module
 
     def __setattr__(self, name: str, value: Any) -> None:
         state = self.__dict__
@@ -182,20 +185,20 @@ class Module:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
                                 "(nn.Parameter or None expected)")
-            params[name] = None
+            params[name] = state[name] = None
         elif isinstance(value, Module):
             self._forget(name)
-            modules[name] = value
+            modules[name] = state[name] = value
         elif modules is not None and name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module "
                                 f"{name!r} (Module or None expected)")
-            modules[name] = None
+            modules[name] = state[name] = None
         elif buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
                                 "(Tensor or None expected)")
-            buffers[name] = value
+            buffers[name] = state[name] = value
         else:
             object.__setattr__(self, name, value)
 
@@ -208,7 +211,9 @@ class Module:
         self._modules.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached when normal lookup fails: parameters, buffers and children live here.
+        # NOTE: parameters, buffers and children are mirrored in the instance dict, so normal
+        # lookup finds them without this (slow) fallback; it serves objects whose __init__
+        # has not run yet and unknown names.
         state = self.__dict__
         for registry in ("_parameters", "_buffers", "_modules"):
             entries = state.get(registry)
