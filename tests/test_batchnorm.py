@@ -418,3 +418,9 @@ def test_wrong_rank_raises(module, shape, message):
 def test_argument_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("eps", [-1e-5, float("nan")])
+def test_functional_rejects_a_bad_eps(eps):
+    with pytest.raises(ValueError, match="eps must be a non-negative number"):
+        F.batch_norm(tg.randn(4, 3), None, None, training=True, eps=eps)

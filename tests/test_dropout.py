@@ -286,3 +286,22 @@ def test_bad_mask_raises(mask, message):
 def test_mask_in_evaluation_raises():
     with pytest.raises(ValueError, match="evaluation uses no mask"):
         F.dropout(tg.ones(2, 3), 0.5, training=False, mask=np.ones((2, 3), bool))
+
+
+def test_the_inspectable_mask_is_read_only_so_the_backward_matches_the_forward():
+    drop = nn.Dropout(0.5)
+    x = tg.ones(2, 4, requires_grad=True)
+    out = drop(x)
+    with pytest.raises(ValueError):
+        drop.mask[:] = True
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), out.numpy())
+
+
+def test_a_callers_mask_is_copied():
+    mask = np.array([[True, False]])
+    x = tg.ones(1, 2, requires_grad=True)
+    out = F.dropout(x, 0.5, mask=mask)
+    mask[:] = True
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 0.0]])

@@ -350,3 +350,11 @@ def test_module_scope_is_reentrant_and_restored_after_an_exception():
         with engine.module_scope(module):
             raise KeyError
     assert (x * 2).grad_fn.scope == ()
+
+
+def test_retain_grad_on_the_root_keeps_its_gradient():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 3).sum()
+    y.retain_grad()
+    y.backward()
+    assert y.grad.item() == 1.0

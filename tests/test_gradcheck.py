@@ -115,3 +115,18 @@ def test_adding_an_op_doc_code_runs_and_matches_the_example():
     for block in blocks:
         assert block.strip() in example
     exec(compile("\n".join(blocks), "adding-an-op.md", "exec"), {"__name__": "__main__"})
+
+
+def test_gradcheck_restores_the_input_when_the_function_raises():
+    x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    calls = []
+
+    def fails_on_third_call(t):
+        calls.append(1)
+        if len(calls) == 3:
+            raise FloatingPointError("boom")
+        return t * t
+
+    with pytest.raises(FloatingPointError):
+        tg.gradcheck(fails_on_third_call, [x])
+    np.testing.assert_array_equal(x.numpy(), [1.0, 2.0])

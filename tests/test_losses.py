@@ -200,3 +200,13 @@ def test_losses_keep_float32_with_integer_or_float64_targets(name, target, reduc
     assert loss.dtype == np.float32
     loss.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+def test_changing_the_labels_after_the_forward_pass_does_not_change_the_gradient():
+    logits = tg.Tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    labels = np.array([0])
+    loss = F.cross_entropy(logits, labels)
+    labels[0] = 2
+    loss.backward()
+    softmax = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    np.testing.assert_allclose(logits.grad.numpy()[0], softmax - [1, 0, 0], rtol=1e-6)

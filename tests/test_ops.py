@@ -112,6 +112,11 @@ CASES = [
          lambda a: a.var(dim=-1, unbiased=True), ((3, 4),), "reduce2"),
     Case("var biased", lambda a: a.var(unbiased=False), lambda a: a.var(),
          lambda a: a.var(unbiased=False), ((3, 4),), "reduce2"),
+    Case("std unbiased", lambda a: a.std(axis=0), lambda a: a.std(axis=0, ddof=1),
+         lambda a: a.std(dim=0, unbiased=True), ((3, 4),), "reduce2"),
+    Case("std biased keepdims", lambda a: a.std(axis=-1, keepdims=True, unbiased=False),
+         lambda a: a.std(axis=-1, keepdims=True),
+         lambda a: a.std(dim=-1, keepdim=True, unbiased=False), ((3, 4),), "reduce2"),
     Case("std", lambda a: a.std(axis=0), lambda a: a.std(axis=0, ddof=1),
          lambda a: a.std(dim=0), ((4, 3),), "reduce2"),
     Case("max", lambda a: a.max(), np.max, lambda a: a.amax(), ((2, 3),), "reduce"),
@@ -380,3 +385,9 @@ def test_ops_record_display_attributes_that_survive_release():
     out.sum().backward()
     assert power.released and power.name == "Pow ** 2"
     assert out.grad_fn.axes == (1,) and not hasattr(power, "x")
+
+
+def test_std_of_constant_input_has_zero_gradient():
+    x = tg.Tensor(np.full((2, 3), 4.0), requires_grad=True)
+    x.std().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))

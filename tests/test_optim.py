@@ -422,3 +422,16 @@ def test_invalid_scheduler_options_raise(make, match):
 def test_scheduler_needs_an_optimizer():
     with pytest.raises(TypeError, match="Optimizer"):
         StepLR([tg.Tensor([1.0])], step_size=2)
+
+
+def test_loading_another_optimizers_state_dict_names_the_problem_and_changes_nothing():
+    w = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    adam = optim.Adam([w])
+    w.grad = tg.Tensor(np.ones(2, np.float32))
+    adam.step()
+    sgd = optim.SGD([w], lr=0.1, momentum=0.9)
+    before = sgd.state_dict()
+    with pytest.raises(ValueError, match="lacks SGD.s hyperparameters .*momentum.*different optimizer"):
+        sgd.load_state_dict(adam.state_dict())
+    after = sgd.state_dict()
+    assert after["param_groups"] == before["param_groups"] and after["state"] == {}

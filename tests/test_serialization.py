@@ -141,3 +141,37 @@ def test_torch_state_dict_saves_and_loads(torch, tmp_path):
     assert loaded["1.num_batches_tracked"].dtype == np.int64
     for key, value in theirs.state_dict().items():
         np.testing.assert_array_equal(loaded[key], value.numpy())
+
+
+def test_damaged_header_of_a_large_member_raises_checkpoint_error(tmp_path):
+    path = tmp_path / "big.npz"
+    tg.save(nn.Linear(200, 100).state_dict(), path)
+    data = bytearray(path.read_bytes())
+    data[data.index(b"'descr'")] = ord("(")
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        tg.load(path)
+
+
+def test_header_claiming_more_data_than_the_member_holds_is_refused(tmp_path):
+    path = tmp_path / "huge.npz"
+    tg.save({"w": np.zeros(100000, np.float32)}, path)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"(100000,)")
+    data[at:at + 9] = b"(999999,)"  # same length, so the zip offsets stay valid
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="declares shape \\(999999,\\)"):
+        tg.load(path)
+
+
+def test_saved_checkpoint_has_the_usual_file_mode(tmp_path):
+    path = tmp_path / "mode.npz"
+    tg.save({"w": np.zeros(2)}, path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_non_scalar_batch_count_is_refused_with_its_key(tmp_path):
+    with pytest.raises(ValueError, match="bn.num_batches_tracked.*shape \\(2,\\)"):
+        tg.save({"bn.num_batches_tracked": np.array([1, 2])}, tmp_path / "x.npz")

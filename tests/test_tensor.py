@@ -243,3 +243,24 @@ def test_iterating_a_tensor_yields_its_rows():
     assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
     (rows[0] * rows[1]).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[3.0, 4.0], [1.0, 2.0]])
+
+
+def test_zero_dim_float64_array_does_not_promote_a_float32_tensor():
+    x = Tensor([1.0, 2.0])
+    assert (x * np.array(2.0)).dtype == np.float32
+    assert (np.array(2.0) + x).dtype == np.float32
+    assert (x * np.ones(2)).dtype == np.float64  # a real float64 array promotes, as in NumPy
+
+
+def test_true_division_of_integer_tensors_gives_float32():
+    out = Tensor(np.array([1, 2])) / 2
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), [0.5, 1.0])
+
+
+@pytest.mark.parametrize("start, end, message", [(5, -1, "axis 5 is out of range"),
+                                                  (0, 5, "axis 5 is out of range"),
+                                                  (2, 0, "start_dim 2 comes after end_dim 0")])
+def test_flatten_rejects_axes_it_does_not_have(start, end, message):
+    with pytest.raises(ValueError, match=message):
+        tg.ones(2, 3, 4).flatten(start, end)

@@ -69,8 +69,13 @@ def dropout_mask(shape: tuple, p: float, per_feature: bool = False) -> np.ndarra
     p = check_probability(p)
     shape = mask_shape(shape, per_feature)
     if p == 0.0 or p == 1.0:
-        return np.full(shape, p == 0.0)
-    return _random.generator().random(shape, dtype=np.float32) < np.float32(1.0 - p)
+        mask = np.full(shape, p == 0.0)
+    else:
+        mask = _random.generator().random(shape, dtype=np.float32) < np.float32(1.0 - p)
+    # NOTE: read-only, so nobody can edit the mask a recorded forward pass (and its backward)
+    # depends on, e.g. through nn.Dropout.mask.
+    mask.flags.writeable = False
+    return mask
 
 
 class Dropout(Function):
@@ -189,8 +194,10 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inverted: bool = T
                              per_feature=per_feature)
     if mask is None:
         mask = dropout_mask(x.shape, p, per_feature)
-    else:
-        mask = np.asarray(mask)
+    elif not (type(mask) is np.ndarray and not mask.flags.writeable):
+        # NOTE: a private read-only copy: the backward must use the mask the forward used.
+        mask = np.array(mask)
+        mask.flags.writeable = False
         if mask.dtype != bool or (mask.shape != x.shape
                                   and not _broadcasts_to(mask.shape, x.shape)):
             raise ValueError(f"dropout mask must be a boolean array that broadcasts to the "

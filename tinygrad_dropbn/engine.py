@@ -229,6 +229,8 @@ def backward(root: "Tensor", grad: Optional[Any], retain_graph: bool = False) ->
     for fn in order:
         fn.grad = None  # a retained graph may hold the gradients of an earlier backward()
     root.grad_fn.grad = grad
+    if root._retains_grad:
+        _accumulate_leaf(root, grad)
     for step, fn in enumerate(order):
         out_grad = fn.grad
         if out_grad is None:  # every consumer returned None for this op's output

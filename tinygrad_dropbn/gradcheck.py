@@ -58,11 +58,13 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
         data = inputs[i].data
         for index in np.ndindex(data.shape):
             original = data[index]
-            data[index] = original + eps
-            plus = contracted()
-            data[index] = original - eps
-            minus = contracted()
-            data[index] = original
+            try:
+                data[index] = original + eps
+                plus = contracted()
+                data[index] = original - eps
+                minus = contracted()
+            finally:
+                data[index] = original
             numerical = (plus - minus) / (2 * eps)
             exact = analytical[i][index]
             if np.isfinite(exact) and np.isfinite(numerical):

@@ -327,6 +327,26 @@ class Var(Function):
         return grad * (2 / self.divisor) * self.centered
 
 
+class Std(Var):
+    """out = sqrt(var(x));  dx = grad * (x - mean) / ((n - ddof) * out), 0 where out = 0.
+
+    NOTE: one op rather than ``var().sqrt()``: for constant input the composition's gradient is
+    0 / 0 = NaN, while every (x - mean) is 0 there, so the gradient is 0 (as in PyTorch).
+    """
+
+    def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False,
+                ddof: int = 1) -> np.ndarray:
+        self.out = np.sqrt(super().forward(x, axis, keepdims, ddof))
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        out = _expand_reduced(self.out, self.axes, self.keepdims)
+        grad = _expand_reduced(grad, self.axes, self.keepdims)
+        scale = np.divide(grad, self.divisor * out, out=np.zeros(out.shape, grad.dtype),
+                          where=out != 0)
+        return scale * self.centered
+
+
 class Max(Function):
     """out = max of x over ``axis``;  dx = grad shared equally among the maximal elements.
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
-import zlib
 from typing import Any, Mapping, Union
 
 import numpy as np
@@ -38,18 +37,26 @@ class CheckpointError(ValueError):
     """A file that is not a readable, pickle-free ``.npz`` checkpoint."""
 
 
-def _as_array(key: str, value: Any) -> np.ndarray:
+def to_numpy(value: Any) -> np.ndarray:
+    """A state_dict value as an array: our Tensors, PyTorch tensors (without importing torch),
+    or anything ``np.asarray`` understands."""
     if isinstance(value, Tensor):
-        array = value.data
-    elif hasattr(value, "detach") and hasattr(value, "numpy"):  # a PyTorch tensor
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
         value = value.detach()
-        array = (value.cpu() if hasattr(value, "cpu") else value).numpy()
-    else:
-        array = np.asarray(value)
+        return (value.cpu() if hasattr(value, "cpu") else value).numpy()
+    return np.asarray(value)
+
+
+def _as_array(key: str, value: Any) -> np.ndarray:
+    array = to_numpy(value)
     if array.dtype.hasobject:
         raise TypeError(f"cannot save {key!r}: it holds Python objects (dtype {array.dtype}); "
                         "checkpoints store plain numeric arrays only")
     if key.rsplit(".", 1)[-1] == "num_batches_tracked":
+        if array.size != 1:
+            raise ValueError(f"cannot save {key!r}: a batch count must be a single integer, "
+                             f"got an array of shape {array.shape}")
         array = np.asarray(array, dtype=np.int64).reshape(())
     return array
 
@@ -78,6 +85,10 @@ def save(state_dict: Mapping[str, Any], path: PathLike) -> None:
             for key, array in arrays.items():
                 with archive.open(key + ".npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, array, allow_pickle=False)
+        # NOTE: mkstemp creates the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -100,25 +111,47 @@ def load(path: PathLike) -> dict[str, np.ndarray]:
                 else "empty" if not head else "not a zip archive")
         raise CheckpointError(f"{path!r} is not an .npz checkpoint ({kind}); save checkpoints "
                               "with tg.save(model.state_dict(), path)")
-    state = {}
-    key = None
+    state: dict[str, np.ndarray] = {}
+    where = ""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            for key in archive.files:
-                value = archive[key]
-                if not isinstance(value, np.ndarray):
-                    raise CheckpointError(f"{path!r}: member {key!r} is not a .npy array")
-                state[key] = value
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                key = name[:-len(".npy")] if name.endswith(".npy") else name
+                where = f" while reading {key!r}"
+                state[key] = _read_member(path, archive, name, key)
     except CheckpointError:
         raise
-    except ValueError as err:
-        if "allow_pickle" not in str(err):
-            raise CheckpointError(f"{path!r} is corrupt: cannot read {key!r} ({err})") from None
-        raise CheckpointError(
-            f"{path!r}: refusing to load {key!r}: it holds pickled Python objects, which could "
-            "run arbitrary code when loaded. Checkpoints hold plain numeric arrays only; re-save "
-            "it with tg.save(state_dict, path) from a source you trust.") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as err:
-        where = f" while reading {key!r}" if key is not None else ""
-        raise CheckpointError(f"{path!r} is truncated or corrupt{where}: {err}") from None
+    except Exception as err:  # noqa: BLE001 -- any failure to parse means a damaged file
+        raise CheckpointError(f"{path!r} is truncated or corrupt{where}: "
+                              f"{type(err).__name__}: {err}") from None
     return state
+
+
+def _read_member(path: str, archive: zipfile.ZipFile, name: str, key: str) -> np.ndarray:
+    """One ``.npy`` member, its header checked before any data is read.
+
+    The header's dtype must hold no Python objects (those are pickled, and unpickling can run
+    arbitrary code) and its shape must account for exactly the member's size, so a damaged
+    header can neither smuggle in a pickle nor make NumPy allocate an absurd array.
+    """
+    with archive.open(name) as member:
+        if member.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+            raise CheckpointError(f"{path!r}: member {key!r} is not a .npy array")
+        member.seek(0)
+        version = np.lib.format.read_magic(member)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran_order, dtype = read_header(member)
+        if dtype.hasobject:
+            raise CheckpointError(
+                f"{path!r}: refusing to load {key!r}: it holds pickled Python objects, which "
+                "could run arbitrary code when loaded. Checkpoints hold plain numeric arrays "
+                "only; re-save it with tg.save(state_dict, path) from a source you trust.")
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        available = archive.getinfo(name).file_size - member.tell()
+        if expected != available:
+            raise CheckpointError(
+                f"{path!r} is corrupt: member {key!r} declares shape {shape} of {dtype} "
+                f"({expected} bytes) but holds {available} bytes")
+        data = np.frombuffer(member.read(expected), dtype=dtype)
+    return data.reshape(shape, order="F" if fortran_order else "C").copy()

@@ -325,7 +325,8 @@ class Tensor:
         return ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=1 if unbiased else 0)
 
     def std(self, axis: Any = None, keepdims: bool = False, unbiased: bool = True) -> "Tensor":
-        return self.var(axis, keepdims, unbiased).sqrt()
+        """Standard deviation over ``axis`` (unbiased by default); gradient 0 where it is 0."""
+        return ops.Std.apply(self, axis=axis, keepdims=keepdims, ddof=1 if unbiased else 0)
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
@@ -358,7 +359,11 @@ class Tensor:
         """Merge axes ``start_dim`` through ``end_dim`` into one."""
         if self.data.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.data.ndim, end_dim % self.data.ndim
+        start = _axis_index(start_dim, self.data.ndim, "flatten")
+        end = _axis_index(end_dim, self.data.ndim, "flatten")
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                             f"for a tensor of shape {self.shape}")
         shape = self.shape
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
@@ -419,15 +424,17 @@ def _raw_index(index: Any) -> Any:
 def _as_tensor(x: Any, like: Tensor) -> Tensor:
     """A constant tensor for a non-tensor operand, in ``like``'s dtype when that is float.
 
-    Python and NumPy scalars and integer arrays take the float tensor's dtype, so mixing them
-    into a float32 computation never promotes it to float64 (``x / np.sqrt(2)`` stays float32,
-    as in PyTorch). Float arrays keep their dtype and promote as NumPy does. Arrays are copied,
-    so changing one afterwards cannot change a gradient that depends on it.
+    Python and NumPy scalars, 0-d arrays and integer arrays take the float tensor's dtype, so
+    mixing them into a float32 computation never promotes it to float64 (``x / np.sqrt(2)`` and
+    ``x * np.array(2.0)`` stay float32, as in PyTorch). Float arrays with at least one axis keep
+    their dtype and promote as NumPy does. Arrays are copied, so changing one afterwards cannot
+    change a gradient that depends on it.
     """
     if isinstance(x, Tensor):
         return x
     like_dtype = like.data.dtype
-    if isinstance(x, np.ndarray) and not (x.dtype.kind in "biu" and like_dtype.kind == "f"):
+    if isinstance(x, np.ndarray) and x.ndim and not (x.dtype.kind in "biu"
+                                                     and like_dtype.kind == "f"):
         return Tensor._from_op(x.copy(), None)
     if like_dtype.kind == "f":
         return Tensor._from_op(np.array(x, dtype=like_dtype), None)
@@ -443,7 +450,11 @@ def _binary(op: type, a: Any, b: Any) -> Tensor:
     elif not isinstance(b, Tensor):
         b = _as_tensor(b, like=a)
     a_dtype, b_dtype = a.data.dtype, b.data.dtype
-    if a_dtype is not b_dtype:
+    if op is ops.Div and a_dtype.kind in "biu" and b_dtype.kind in "biu":
+        # NOTE: true division of integers gives the default float dtype, as in PyTorch.
+        a = Tensor._from_op(a.data.astype(np.float32), None)
+        b = Tensor._from_op(b.data.astype(np.float32), None)
+    elif a_dtype is not b_dtype:
         if a_dtype.kind == "f" and b_dtype.kind in "biu":
             b = Tensor._from_op(b.data.astype(a_dtype), None)
         elif b_dtype.kind == "f" and a_dtype.kind in "biu":

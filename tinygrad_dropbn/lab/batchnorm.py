@@ -172,9 +172,9 @@ def run_bn_running_stats(out_dir: Path | str, size: str = "full", seed: int = 0,
         checks=checks, figure=figure, table=table, size=size, seed=seed,
         started=start,
         explanation=(
-            "`running = (1 - m) running + m batch_stat` forgets its starting value (0 and 1) like "
-            "`(1 - m)^t`: after ~10 steps for m = 0.1 and ~100 for m = 0.01 (log axis). After "
-            "that it hovers around the training set's statistics; the smaller momentum "
+            "`running = (1 - m) running + m batch_stat` forgets its starting value (0 and 1): "
+            "after k steps that value's weight is `(1 - m)^k`, under 5% after about 30 steps "
+            "for m = 0.1 and 300 for m = 0.01 (log axis). After that it hovers around the training set's statistics; the smaller momentum "
             "averages over more batches, so it hovers more tightly but adapts more slowly. "
             "Normalising with a test batch's own statistics makes each prediction depend on the "
             "other examples in the batch: a batch holding one class has that class's mean "
@@ -298,8 +298,10 @@ def run_bn_saturation(out_dir: Path | str, size: str = "full", seed: int = 0, *,
             "towards 0 as the signal shrinks), and the product over ten layers shrinks "
             "geometrically. Batch norm rescales every pre-activation to zero mean and unit "
             "variance, keeping activations spread out where the derivative is large, and its "
-            "backward divides by the batch standard deviation, undoing the shrinking: the "
-            "gradient norms stay level from the last layer to the first."))
+            "backward divides by the batch standard deviation, undoing the shrinking. That "
+            "removes the geometric decay; with this initialisation the batch standard "
+            "deviations are below 1, so the gradient even grows towards the input (see the "
+            "ratios above)."))
 
 
 def _epochs(count: float) -> str:

@@ -31,7 +31,8 @@ class Dropout(Module):
 
     Attributes:
         mask: the boolean keep-mask (True = kept) of the last training call, or None before
-            the first one. Evaluation calls leave it unchanged.
+            the first one; read-only, since the backward pass uses this very array. Evaluation
+            calls leave it unchanged.
 
     Shape:
         any shape -> the same shape (axis 0 is the batch axis for ``per_feature``).

@@ -48,7 +48,9 @@ def _class_labels(target: Any, scores: Tensor, loss: str) -> np.ndarray:
         also = f" ({len(bad)} labels out of range in all)" if len(bad) > 1 else ""
         raise ValueError(f"{loss}: label {labels[bad[0]]} at position {bad[0]} is outside "
                          f"[0, {classes}) for scores with {classes} classes{also}")
-    return labels
+    # NOTE: a copy (only N integers), so relabelling the caller's array after the forward pass
+    # cannot change the gradient of a loss already computed.
+    return labels.copy()
 
 
 class CrossEntropy(Function):

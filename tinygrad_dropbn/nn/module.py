@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional
 import numpy as np
 
 from ..engine import module_scope
+from ..serialization import to_numpy
 from ..tensor import ArrayLike, Tensor
 
 
@@ -60,18 +61,6 @@ class IncompatibleKeys(NamedTuple):
             return "<All keys matched successfully>"
         return (f"IncompatibleKeys(missing_keys={self.missing_keys}, "
                 f"unexpected_keys={self.unexpected_keys})")
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    """A state_dict value as an array: our Tensors, PyTorch tensors (without importing torch),
-    or anything ``np.asarray`` understands."""
-    if isinstance(value, Tensor):
-        return value.data
-    if hasattr(value, "detach") and hasattr(value, "numpy"):
-        value = value.detach()
-        value = value.cpu() if hasattr(value, "cpu") else value
-        return value.numpy()
-    return np.asarray(value)
 
 
 def _check_name(module: "Module", name: Any, kind: str) -> None:
@@ -408,7 +397,7 @@ class Module:
             if key not in state_dict:
                 continue
             try:
-                value = _to_numpy(state_dict[key])
+                value = to_numpy(state_dict[key])
             except Exception as err:  # report it with the others, whatever its kind
                 problems.append(f"cannot read {key!r} as an array: {err}")
                 continue

@@ -210,6 +210,12 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"parameter group {number} has {len(group['params'])} "
                                  f"parameters, the state_dict's has {len(saved['params'])}")
+            missing = sorted(set(self.defaults) - set(saved))
+            if missing:
+                raise ValueError(
+                    f"parameter group {number} of the state_dict lacks {type(self).__name__}'s "
+                    f"hyperparameters {missing}: was it saved from a different optimizer? "
+                    f"Load it into the optimizer type that saved it.")
             by_index.update(zip(saved["params"], group["params"]))
             new_group = {**{k: v for k, v in saved.items() if k != "params"},
                          "params": group["params"]}
