@@ -257,17 +257,12 @@ class Maximum(Function):
         return grad * share_a, grad * (1 - share_a)
 
 
-class Minimum(Function):
-    """out = min(a, b);  the smaller input takes the gradient, ties split it in half."""
+class Minimum(Maximum):
+    """out = min(a, b) = -max(-a, -b);  the smaller input takes the gradient, ties split it."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        self.a, self.b = a, b
-        return np.minimum(a, b)
-
-    def backward(self, grad: np.ndarray) -> tuple:
-        share_a = (self.a < self.b) + 0.5 * (self.a == self.b)
-        share_a = share_a.astype(grad.dtype)
-        return grad * share_a, grad * (1 - share_a)
+        # NOTE: Maximum's backward on (-a, -b) is exactly min's: the two sign flips cancel.
+        return -super().forward(-a, -b)
 
 
 class Cast(Function):

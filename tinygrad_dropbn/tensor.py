@@ -345,8 +345,7 @@ class Tensor:
         return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
 
     def reshape(self, *shape: Any) -> "Tensor":
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        shape = _shape(shape)
         try:
             return ops.Reshape.apply(self, shape=shape)
         except ValueError:
@@ -377,8 +376,7 @@ class Tensor:
         """Permute axes: with none, reverse them (``x.T``); with exactly two, swap those two
         (PyTorch's ``transpose(dim0, dim1)``); otherwise ``axes`` is a full permutation (NumPy's
         ``transpose``)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        axes = _shape(axes)
         if not axes:
             return ops.Transpose.apply(self, axes=None)
         if len(axes) == 2:
@@ -390,8 +388,7 @@ class Tensor:
 
     def permute(self, *axes: int) -> "Tensor":
         """Reorder the axes: output axis i is input axis ``axes[i]``."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        axes = _shape(axes)
         ndim = self.data.ndim
         normalized = tuple(_axis_index(axis, ndim, "permute") for axis in axes)
         if sorted(normalized) != list(range(ndim)):
@@ -476,6 +473,7 @@ def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Optional[Any] = 
 
 
 def _shape(shape: tuple) -> tuple:
+    """Varargs that may also arrive as one tuple or list: ``f(2, 3)`` or ``f((2, 3))``."""
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
