@@ -292,8 +292,9 @@ def _graph(args: argparse.Namespace) -> int:
     except OSError as err:
         raise CLIError(f"cannot create output folder {args.out}: {err.strerror}") from None
     report = draw_graphs(model, loss_fn, x, y, args.out, args.format, modes)
+    width = max(len(label) for label, _ in report.files)
     for label, path in report.files:
-        print(f"{label:<28} {path}")
+        print(f"{label:<{width}} {path}")
     for note in report.notes:
         print(note)
     return 0

@@ -142,11 +142,8 @@ def draw_graphs(model: nn.Module, loss_fn: nn.Module, x: tg.Tensor, y: tg.Tensor
                 text = out_dir / f"graph-{mode}.txt"
                 text.write_text(tg.graph_text(loss) + "\n")
                 report.files += [(label + " DOT", err.dot_path), (label + " text", text)]
-                note = (f"no renderer could write {fmt.upper()}, so the graphs were written as "
-                        "DOT source and plain text (install Graphviz for `dot`, or "
-                        "pip install 'tinygrad-dropbn[viz]' for SVG and PNG)")
-                if note not in report.notes:
-                    report.notes.append(note)
+                report.notes.append(f"{err} The graph was also written as plain text to "
+                                    f"{text}.")
             else:
                 report.files.append((label, path))
     return report

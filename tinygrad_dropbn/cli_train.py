@@ -24,7 +24,7 @@ import numpy as np
 
 import tinygrad_dropbn as tg
 from . import cli_report, data, nn, optim
-from .models import mlp
+from .models import ACTIVATIONS, BN_POSITIONS, mlp
 
 CHECKPOINT = "model.npz"
 CONFIG = "config.json"
@@ -84,9 +84,40 @@ class TrainConfig:
         if missing:
             raise CLIError(f"run config {source} lacks {', '.join(missing)}: "
                            "it was not written by `tinygrad-dropbn train`")
+        for name in names:
+            check, meaning = _FIELD_CHECKS[name]
+            if not check(fields[name]):
+                raise CLIError(f"run config {source}: {name} is {json.dumps(fields[name])}, "
+                               f"but it must be {meaning} (was the file edited?)")
         values = {name: fields[name] for name in names}
         values["hidden"] = tuple(values["hidden"])
         return cls(**values)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+_FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "dataset": (lambda v: v in data.available_datasets(), "a built-in dataset's name"),
+    "hidden": (lambda v: isinstance(v, list) and all(_is_int(n) and n >= 1 for n in v),
+               "a list of positive layer widths"),
+    "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+    "batchnorm": (lambda v: isinstance(v, bool), "true or false"),
+    "bn_position": (lambda v: v in BN_POSITIONS, f"one of {', '.join(BN_POSITIONS)}"),
+    "dropout": (lambda v: _is_number(v) and 0 <= v < 1, "a probability in [0, 1)"),
+    "optimizer": (lambda v: v in DEFAULT_LR, f"one of {', '.join(DEFAULT_LR)}"),
+    "lr": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "epochs": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+    "batch_size": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+    "seed": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
+}
+"""For each field of a saved config: whether a parsed JSON value is valid, and what it must be."""
 
 
 @dataclasses.dataclass
@@ -128,9 +159,14 @@ def load_problem(config: TrainConfig) -> Problem:
 
 def build_model(config: TrainConfig, problem: Problem) -> nn.Sequential:
     """The MLP the config describes, initialised from the generator's current state."""
-    return mlp(problem.in_features, config.hidden, problem.out_features,
-               activation=config.activation, batchnorm=config.batchnorm,
-               bn_position=config.bn_position, dropout=config.dropout)
+    try:
+        return mlp(problem.in_features, config.hidden, problem.out_features,
+                   activation=config.activation, batchnorm=config.batchnorm,
+                   bn_position=config.bn_position, dropout=config.dropout)
+    except MemoryError:
+        widths = ",".join(map(str, config.hidden))
+        raise CLIError(f"not enough memory for the weights of hidden layers --hidden {widths}: "
+                       "give smaller widths") from None
 
 
 def loss_function(problem: Problem) -> nn.Module:
@@ -278,8 +314,10 @@ def run_training(config: TrainConfig, out: Path, quiet: bool = False) -> Path:
     say(format_summary(done.history[-1], problem, wall, model.num_parameters(), config.epochs))
     say(f"Run folder: {run_dir}")
     if not quiet:
-        for label, path in files + report.files:
-            say(f"  {label:<19} {path}")
+        listed = files + report.files
+        width = max(len(label) for label, _ in listed)
+        for label, path in listed:
+            say(f"  {label:<{width}} {path}")
         for note in report.notes:
             say(note)
     return run_dir

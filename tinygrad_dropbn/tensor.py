@@ -7,8 +7,9 @@ op, that op in ``grad_fn``. Arithmetic on tensors dispatches to the ops in :mod:
 Dtype rules (NumPy 2 promotes eagerly; a float32 network must stay float32):
 
 * NumPy arrays keep their dtype (and are copied); Python scalars and lists become float32.
-* A Python or NumPy scalar, or an integer array, combined with a float tensor takes the tensor's
-  dtype, so ``x * 2`` and ``x / np.sqrt(d)`` keep a float32 ``x`` float32 (as in PyTorch).
+* A Python or NumPy scalar, a 0-d array or an integer array combined with a float tensor takes
+  the tensor's dtype, so ``x * 2`` and ``x / np.sqrt(d)`` keep a float32 ``x`` float32 (as in
+  PyTorch). True division of two integer tensors gives float32.
 * A float32 array or tensor combined with a float64 one promotes to float64, as in NumPy.
 * Only floating-point tensors can require a gradient; integer tensors hold labels and indices.
 """
