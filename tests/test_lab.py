@@ -49,7 +49,12 @@ def test_experiment_writes_plot_and_report_with_its_checks(lab_run, name):
     assert result.checks
     for check in result.checks:
         assert check.row() in report
-    assert result.passed == all(check.passed for check in result.checks)
+
+
+@pytest.mark.parametrize("name", list(lab.EXPERIMENTS))
+def test_every_claim_passes_at_small_size(lab_run, name):
+    result = lab_run[0][name]
+    assert result.verdict == "PASS", [check.line() for check in result.checks]
 
 
 def test_index_lists_every_experiment_with_its_verdict(lab_run):
@@ -165,6 +170,15 @@ def test_dropout_that_breaks_expectations_fails_experiment_8(tmp_path):
             in failed)
 
 
+def test_network_without_batch_norm_fails_experiment_8(tmp_path):
+    def no_batch_norm(width, position):
+        return mlp(2, [width] * 2, 3, activation="sigmoid", batchnorm=False)
+
+    failed = _failed(run_placement(tmp_path, size="small", bn_model=no_batch_norm))
+    assert "saturated fraction: batch norm after - before the activation" in failed
+    assert not any(what.startswith("dropout") for what in failed)
+
+
 def test_same_seed_same_figure(tmp_path):
     first = run_dropout_mask(tmp_path / "a", size="small", seed=3)
     second = run_dropout_mask(tmp_path / "b", size="small", seed=3)
@@ -188,10 +202,25 @@ def test_command_runs_one_experiment_and_reports(tmp_path, capsys):
     assert not (tmp_path / "index.html").exists()  # the index is for `lab all`
 
 
-@pytest.mark.parametrize("argv", [["no-such-experiment"], ["all", "--seed", "-1"]])
-def test_command_rejects_bad_input(argv, capsys):
+@pytest.mark.parametrize("argv, fragment", [
+    (["no-such-experiment"], "invalid choice: 'no-such-experiment'"),
+    (["all", "--seed", "-1"], "seed must be a non-negative integer, got '-1'"),
+])
+def test_command_rejects_bad_input_in_one_line(argv, fragment, capsys):
     assert lab_cli.main(argv) == 2
-    assert "error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("tinygrad-dropbn lab: error: ") and err.count("\n") == 1
+    assert fragment in err
+
+
+def test_unwritable_output_folder_is_one_line_before_any_experiment(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert lab_cli.main(["all", "--small", "--out", str(blocker / "lab")]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no experiment ran
+    assert err.startswith(f"tinygrad-dropbn lab: error: cannot create output folder "
+                          f"{blocker / 'lab'}: ") and err.count("\n") == 1
 
 
 def test_register_mounts_the_subcommand():

@@ -1,8 +1,10 @@
 """Drawing the computation graph: DOT source, text tree, renderer discovery and rendering."""
+import os
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,6 +173,33 @@ def test_same_program_draws_identical_dot_text():
     second = tg.draw_graph(mlp_loss(backward=True)[1], grad_health=True).source
     assert first == second
     assert "0x" not in first and tg.graph_text(mlp_loss()[1]) == tg.graph_text(mlp_loss()[1])
+
+
+DRAWING_SCRIPT = """
+import numpy as np
+import tinygrad_dropbn as tg
+import tinygrad_dropbn.nn as nn
+tg.manual_seed(0)
+model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5),
+                      nn.Linear(8, 3))
+loss = nn.CrossEntropyLoss()(model(tg.randn(16, 2)), np.arange(16) % 3)
+loss.backward()
+print(tg.draw_graph(loss, grad_health=True).source)
+"""
+
+
+def test_separate_processes_draw_identical_dot_text():
+    # String hashing differs between processes (PYTHONHASHSEED); a set or a dict keyed by
+    # id() anywhere on the way would reorder nodes or edges from one run to the next.
+    repo_root = Path(tg.__file__).resolve().parent.parent
+    sources = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(repo_root)}
+        result = subprocess.run([sys.executable, "-c", DRAWING_SCRIPT], capture_output=True,
+                                text=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        sources.append(result.stdout)
+    assert sources[0].startswith("digraph") and sources[0] == sources[1]
 
 
 def test_modules_become_nested_labelled_clusters():

@@ -22,7 +22,6 @@ from .cli_report import GRAPH_MODES, draw_graphs, graph_of, unchanged
 from .cli_train import (DEFAULT_LR, CLIError, RunInterrupted, TrainConfig, UsageError,
                         build_model, evaluate, format_metrics, load_problem, load_run,
                         loss_function, run_training)
-from .lab.cli import register as register_lab
 from .models import ACTIVATIONS, BN_POSITIONS
 
 PROG = "tinygrad-dropbn"
@@ -144,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="List the built-in datasets.")
     datasets.set_defaults(handler=_datasets)
 
+    # NOTE: imported here, not at the top: the lab's command line reuses this module (its
+    # parser pieces and main), so this module must be complete before the lab's is loaded.
+    from .lab.cli import register as register_lab
+
     register_lab(commands)  # the lab owns its subcommand's options and handler
     return parser
 
@@ -251,8 +254,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     loss_fn = loss_function(run.problem)
     row = {}
     for split, dataset in (("train", run.problem.train), ("test", run.problem.test)):
-        row[f"{split}_loss"], row[f"{split}_accuracy"] = evaluate(run.model, dataset, loss_fn,
-                                                                  run.problem)
+        row[f"{split}_loss"], row[f"{split}_accuracy"] = evaluate(
+            run.model, dataset, loss_fn, run.problem.is_classification)
     print(f"Evaluated {run.checkpoint} on {run.config.dataset} ({len(run.problem.train)} train "
           f"/ {len(run.problem.test)} test, evaluation mode)")
     print(format_metrics(row, run.problem))

@@ -184,8 +184,9 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
 
 
 def evaluate(model: nn.Module, dataset: data.TensorDataset, loss_fn: nn.Module,
-             problem: Problem) -> tuple[float, Optional[float]]:
-    """Loss and accuracy (None for regression) of the model in evaluation mode on a dataset.
+             classification: bool = True) -> tuple[float, Optional[float]]:
+    """Loss and accuracy (None when ``classification`` is False) of the model in evaluation
+    mode on a dataset.
 
     The model is put back in the mode it was in. Evaluation-mode layers treat each example on its
     own (dropout is the identity, batch norm uses the running statistics), so one pass over the
@@ -198,7 +199,7 @@ def evaluate(model: nn.Module, dataset: data.TensorDataset, loss_fn: nn.Module,
         out = model(x)
         loss = float(loss_fn(out, y).item())
     model.train(was_training)
-    if not problem.is_classification:
+    if not classification:
         return loss, None
     return loss, float(np.mean(out.numpy().argmax(axis=1) == y.numpy()))
 
@@ -454,8 +455,8 @@ def load_run(path: Path) -> LoadedRun:
 
 def _epoch_row(epoch: int, running_loss: float, running_acc: Optional[float], model: nn.Module,
                loss_fn: nn.Module, problem: Problem) -> dict[str, float]:
-    train_loss, train_acc = evaluate(model, problem.train, loss_fn, problem)
-    test_loss, test_acc = evaluate(model, problem.test, loss_fn, problem)
+    train_loss, train_acc = evaluate(model, problem.train, loss_fn, problem.is_classification)
+    test_loss, test_acc = evaluate(model, problem.test, loss_fn, problem.is_classification)
     row: dict[str, Any] = {"epoch": epoch, "running_loss": running_loss,
                            "running_accuracy": running_acc, "train_loss": train_loss,
                            "train_accuracy": train_acc, "test_loss": test_loss,

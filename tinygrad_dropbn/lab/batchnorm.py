@@ -10,10 +10,11 @@ import numpy as np
 import tinygrad_dropbn as tg
 import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import data, nn
+from tinygrad_dropbn.cli_train import evaluate
 from tinygrad_dropbn.models import mlp
 
 from .report import Z_BOUND, Check, ExperimentResult, finish, markdown_table, new_figure, sizes
-from .training import evaluate, fit, in_raw_units
+from .training import fit, in_raw_units
 
 ModelFactory = Callable[[str, bool], nn.Module]
 
@@ -104,7 +105,8 @@ def run_bn_running_stats(out_dir: Path | str, size: str = "full", seed: int = 0,
     fit(model, train, test, epochs=cfg["epochs"], lr=0.01, batch_size=32)
     model.eval()
     x_test, y_test = test.tensors
-    accuracy = {"running statistics (eval mode)": evaluate(model, test)[1]}
+    _, running_accuracy = evaluate(model, test, nn.CrossEntropyLoss())
+    accuracy = {"running statistics (eval mode)": running_accuracy}
     by_class = [(x_test[rows], y_test[rows])
                 for rows in (np.flatnonzero(y_test.data == c) for c in range(3))]
     for label, batches in (("whole test set", [(x_test, y_test)]),
@@ -174,8 +176,9 @@ def run_bn_running_stats(out_dir: Path | str, size: str = "full", seed: int = 0,
         explanation=(
             "`running = (1 - m) running + m batch_stat` forgets its starting value (0 and 1): "
             "after k steps that value's weight is `(1 - m)^k`, under 5% after about 30 steps "
-            "for m = 0.1 and 300 for m = 0.01 (log axis). After that it hovers around the training set's statistics; the smaller momentum "
-            "averages over more batches, so it hovers more tightly but adapts more slowly. "
+            "for m = 0.1 and 300 for m = 0.01 (log axis). After that it hovers around the "
+            "training set's statistics; the smaller momentum averages over more batches, so it "
+            "hovers more tightly but adapts more slowly. "
             "Normalising with a test batch's own statistics makes each prediction depend on the "
             "other examples in the batch: a batch holding one class has that class's mean "
             "subtracted, erasing exactly the information that separates the classes, and tiny "
@@ -341,7 +344,7 @@ def run_bn_speed(out_dir: Path | str, size: str = "full", seed: int = 0, *,
     target = float(np.log(3)) / 10
     reached, speedup = {}, {}
     for key, history in curves.items():
-        hits = np.flatnonzero(np.asarray(history.train_eval_loss) <= target)
+        hits = np.flatnonzero(np.asarray(history.train_loss) <= target)
         reached[key] = int(hits[0]) + 1 if hits.size else np.inf
     for lr in learning_rates:
         # Never reaching the target with batch norm is no speed-up, whatever the other run did.
@@ -354,7 +357,7 @@ def run_bn_speed(out_dir: Path | str, size: str = "full", seed: int = 0, *,
         axis = axes[0][col]
         for batchnorm in (False, True):
             h = curves[lr, batchnorm]
-            line = axis.plot(epochs, h.train_eval_loss, "-",
+            line = axis.plot(epochs, h.train_loss, "-",
                              label=f"{'with' if batchnorm else 'without'} batch norm: train")
             axis.plot(epochs, h.test_loss, "--", color=line[0].get_color(),
                       label=f"{'with' if batchnorm else 'without'} batch norm: test")
@@ -365,7 +368,7 @@ def run_bn_speed(out_dir: Path | str, size: str = "full", seed: int = 0, *,
     checks = [Check(f"lr {lr}: epochs to reach the target loss, without / with batch norm",
                     speedup[lr], ">=", 2.0) for lr in learning_rates]
     rows = [[lr, _epochs(reached[lr, False]), _epochs(reached[lr, True]),
-             curves[lr, False].train_eval_loss[-1], curves[lr, True].train_eval_loss[-1],
+             curves[lr, False].train_loss[-1], curves[lr, True].train_loss[-1],
              curves[lr, False].test_accuracy[-1], curves[lr, True].test_accuracy[-1]]
             for lr in learning_rates]
     table = markdown_table(["lr", "epochs to target without BN", "with BN",

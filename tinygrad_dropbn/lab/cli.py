@@ -1,8 +1,9 @@
 """``tinygrad-dropbn lab EXPERIMENT|all [--out DIR] [--seed N] [--small]``.
 
 The main command line mounts this as a subcommand with :func:`register`; ``python -m
-tinygrad_dropbn.lab`` runs it on its own through :func:`main`. Exit status: 0 when every claim
-that ran passes, 1 when one fails or cannot run (matplotlib missing), 2 for invalid options.
+tinygrad_dropbn.lab`` runs the same subcommand through :func:`main`. Exit status: 0 when every
+claim that ran passes, 1 when one fails or cannot run (matplotlib missing, an output folder that
+cannot be created), 2 for invalid options; errors are one line, as for every subcommand.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from ..cli import main as command_main, seed
+from ..cli_train import CLIError
 from .report import ExperimentResult
 from .runner import EXPERIMENTS, run_all, run_experiment
 
@@ -23,10 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "index.md and a self-contained index.html)")
     parser.add_argument("--out", type=Path, default=Path("lab-results"), metavar="DIR",
                         help="folder for the plots and reports (default: lab-results)")
-    parser.add_argument("--seed", type=_seed, default=0, metavar="N",
+    parser.add_argument("--seed", type=seed, default=0, metavar="N",
                         help="seed of every experiment; same seed, same figures (default: 0)")
     parser.add_argument("--small", action="store_true",
-                        help="smaller sizes: seconds instead of a minute or two")
+                        help="smaller sizes for a quick look (`all`: a few seconds instead "
+                        "of about 15)")
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -48,6 +52,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiment(s) named by parsed arguments; return the exit status."""
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CLIError(f"cannot create output folder {args.out}: {err.strerror}") from None
     size = "small" if args.small else "full"
     start = time.perf_counter()
 
@@ -65,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
             results = [run_experiment(args.experiment, args.out, size=size, seed=args.seed)]
             show(results[0])
     except ImportError as error:
-        print(f"lab: error: {error}", file=sys.stderr)
-        return 1
+        raise CLIError(str(error)) from None
     passed = sum(result.passed for result in results)
     summary = f"{passed} of {len(results)} claims pass in {time.perf_counter() - start:.1f} s"
     if args.experiment == "all":
@@ -76,24 +83,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m tinygrad_dropbn.lab``: the same command on its own."""
-    parser = argparse.ArgumentParser(prog="python -m tinygrad_dropbn.lab",
-                                     description="Reproduce the article's claims about dropout "
-                                     "and batch norm.")
-    add_arguments(parser)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return 0 if exit_.code is None else int(exit_.code)
-    return run(args)
-
-
-def _seed(value: str) -> int:
-    """A non-negative integer seed, for argparse."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {value!r}")
-    return number
+    """``python -m tinygrad_dropbn.lab ARGS``: the same as ``tinygrad-dropbn lab ARGS``."""
+    return command_main(["lab", *(sys.argv[1:] if argv is None else argv)])

@@ -46,6 +46,11 @@ def _sigmoid_mlp_with_dropout(width: int, classes: int, position: str,
     return nn.Sequential(*layers, nn.Linear(width, classes))
 
 
+def _sigmoid_mlp_with_batch_norm(width: int, position: str) -> nn.Sequential:
+    """Two hidden sigmoid layers with BatchNorm1d ``"before"`` or ``"after"`` each sigmoid."""
+    return mlp(2, [width] * 2, 3, activation="sigmoid", bn_position=position)
+
+
 def _expectation_gap(block: nn.Sequential, x: tg.Tensor, masks: int) -> np.ndarray:
     """Per unit, |mean training output over masks - evaluation output| in standard errors.
 
@@ -68,7 +73,9 @@ def _accuracy_tolerance(a: float, b: float, n: int) -> float:
 
 
 def run_placement(out_dir: Path | str, size: str = "full", seed: int = 0, *,
-                  dropout_layer: Callable[[float], nn.Module] = nn.Dropout) -> ExperimentResult:
+                  dropout_layer: Callable[[float], nn.Module] = nn.Dropout,
+                  bn_model: Callable[[int, str], nn.Module] = _sigmoid_mlp_with_batch_norm,
+                  ) -> ExperimentResult:
     """Experiment 8: batch norm before vs after the activation, dropout before vs after the
     linear layer, in sigmoid MLPs.
 
@@ -79,6 +86,9 @@ def run_placement(out_dir: Path | str, size: str = "full", seed: int = 0, *,
 
     Args:
         dropout_layer: the dropout module under test, called as ``dropout_layer(p)``.
+        bn_model: builds the batch norm half's network, called as ``bn_model(width,
+            position)`` with position "before" or "after" (the activation); it must return
+            an ``nn.Sequential`` whose sigmoids are ``nn.Sigmoid`` layers.
     """
     start = time.perf_counter()
     cfg = sizes(size, full={"points": 300, "width": 64, "epochs": 40, "masks": 300,
@@ -109,8 +119,8 @@ def run_placement(out_dir: Path | str, size: str = "full", seed: int = 0, *,
         return models, test_curves, train_curves
 
     bn_models, bn_test, bn_train = train_placements(
-        ("before", "after"), lambda position: mlp(2, [cfg["width"]] * 2, 3, activation="sigmoid",
-                                                  bn_position=position), (raw_train, raw_test))
+        ("before", "after"), lambda position: bn_model(cfg["width"], position),
+        (raw_train, raw_test))
     sigmoid_inputs = {pos: _sigmoid_inputs(model, raw_test.tensors[0])
                       for pos, model in bn_models.items()}
     saturated = {pos: float(np.mean(np.abs(z) > SATURATED)) for pos, z in sigmoid_inputs.items()}

@@ -8,21 +8,16 @@ import numpy as np
 
 import tinygrad_dropbn as tg
 import tinygrad_dropbn.nn as nn
-import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import data, optim
+from tinygrad_dropbn.cli_train import evaluate
 
 
 @dataclass
 class History:
-    """Per-epoch curves of one training run.
-
-    ``train_loss`` is the mean minibatch loss seen while training (training mode: dropout on,
-    batch statistics); the other four are measured after each epoch in evaluation mode on the
-    whole split, so train and test accuracy are comparable.
-    """
+    """Per-epoch curves of one training run, each measured after the epoch in evaluation mode
+    on the whole split (dropout off, running statistics), so train and test are comparable."""
 
     train_loss: list[float] = field(default_factory=list)
-    train_eval_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
@@ -31,22 +26,6 @@ class History:
     def gap(self) -> np.ndarray:
         """Train accuracy minus test accuracy, per epoch (the generalisation gap)."""
         return np.asarray(self.train_accuracy) - np.asarray(self.test_accuracy)
-
-
-def evaluate(model: nn.Module, dataset: data.TensorDataset) -> tuple[float, float]:
-    """Cross-entropy and accuracy of ``model`` on a whole dataset, in evaluation mode.
-
-    The model's mode is restored afterwards.
-    """
-    x, y = dataset.tensors
-    was_training = model.training
-    model.eval()
-    with tg.no_grad():
-        logits = model(x)
-        loss = F.cross_entropy(logits, y).item()
-    model.train(was_training)
-    accuracy = float(np.mean(logits.data.argmax(axis=1) == y.data))
-    return float(loss), accuracy
 
 
 def fit(model: nn.Module, train: data.TensorDataset, test: data.TensorDataset, *, epochs: int,
@@ -70,20 +49,18 @@ def fit(model: nn.Module, train: data.TensorDataset, test: data.TensorDataset, *
     else:
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     loader = data.DataLoader(train, batch_size=batch_size, shuffle=True, drop_last=True)
+    loss_fn = nn.CrossEntropyLoss()
     history = History()
     for _ in range(epochs):
         model.train()
-        losses = []
         for x, y in loader:
-            loss = F.cross_entropy(model(x), y)
+            loss = loss_fn(model(x), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(loss.item())
-        history.train_loss.append(float(np.mean(losses)))
-        train_loss, train_accuracy = evaluate(model, train)
-        test_loss, test_accuracy = evaluate(model, test)
-        history.train_eval_loss.append(train_loss)
+        train_loss, train_accuracy = evaluate(model, train, loss_fn)
+        test_loss, test_accuracy = evaluate(model, test, loss_fn)
+        history.train_loss.append(train_loss)
         history.train_accuracy.append(train_accuracy)
         history.test_loss.append(test_loss)
         history.test_accuracy.append(test_accuracy)

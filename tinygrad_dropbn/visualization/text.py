@@ -2,12 +2,23 @@
 
 Modules are the levels of the tree; inside each, nodes come in the order the forward pass made
 them, one per line, with the same label lines as the drawing joined by ``|``. Op lines end with
-the ids they read and write, so the text holds the whole graph::
+the ids they read and write, so the text holds the whole graph. For
+``nn.Sequential(nn.Linear(2, 2), nn.ReLU())`` (seed 0) on ``x = [[1, -2]]``, after
+``model(x).sum().backward()``::
 
+    computation graph: 3 ops, 6 tensors (after backward)
+    t0: x (input) | (1, 2) float32 | [[1, -2]]
     Sequential
-        0: Linear(in_features=2, out_features=3, bias=True)
-            t1: 0.weight | (3, 2) float32 | mean ... | grad norm ...
-            op0: Transpose | backward #7 | t1 -> t2
+        0: Linear(in_features=2, out_features=2, bias=True)
+            t1: 0.weight | (2, 2) float32 | [[0.1937, -0.3256], [-0.6492, -0.6837]] | grad [[1, -2], [1, -2]]
+            t2: 0.bias | (2,) float32 | [0.443, 0.5837] | grad [1, 1]
+            op0: Linear | backward #2 | t0, t1, t2 -> t3
+            t3: (1, 2) float32 | [[1.288, 1.302]] | grad [[1, 1]]
+        1: ReLU()
+            op1: ReLU | backward #1 | t3 -> t4
+            t4: (1, 2) float32 | [[1.288, 1.302]] | grad [[1, 1]]
+    op2: Sum axes=(0, 1) | backward #0 | t4 -> t5
+    t5: output | scalar float32 | 2.59 | grad 1
 """
 from __future__ import annotations
 
