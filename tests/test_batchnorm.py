@@ -407,7 +407,7 @@ def test_wrong_rank_raises(module, shape, message):
     (lambda: F.batch_norm(np.ones((4, 2)), None, None, training=True), TypeError,
      "expects a Tensor, got ndarray"),
     (lambda: F.batch_norm(tg.Tensor(np.ones((4, 2), np.int64)), None, None, training=True),
-     TypeError, "floating-point input, got dtype int64"),
+     TypeError, "floating-point tensor, got dtype int64"),
     (lambda: F.batch_norm(tg.randn(4, 2), [0, 0], [1, 1]), TypeError,
      "running_mean must be a float Tensor or ndarray, got list"),
     (lambda: nn.BatchNorm1d(0), ValueError, "num_features must be a positive integer"),

@@ -32,7 +32,7 @@ from typing import Optional, Union
 import numpy as np
 
 from .engine import Function
-from .tensor import Tensor
+from .tensor import Tensor, check_float_tensor
 
 RunningStat = Optional[Union[Tensor, np.ndarray]]
 
@@ -271,12 +271,7 @@ def _check_momentum(momentum: float) -> float:
 def _check_input(x: Tensor, running_mean: RunningStat, running_var: RunningStat,
                  weight: Optional[Tensor], bias: Optional[Tensor], training: bool) -> None:
     """Raise before anything is computed or updated, so a bad call changes no state."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"batch_norm expects a Tensor, got {type(x).__name__}; wrap it as "
-                        "tg.Tensor(x)")
-    if x.dtype.kind != "f":
-        raise TypeError(f"batch_norm needs a floating-point input, got dtype {x.dtype}; "
-                        "convert it first, e.g. x.float()")
+    check_float_tensor(x, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects input of shape (N, C) or (N, C, ...), got "
                          f"{x.ndim}-D input of shape {x.shape}; add a batch axis, e.g. "

@@ -32,7 +32,7 @@ import numpy as np
 
 from . import random as _random
 from .engine import Function
-from .tensor import Tensor
+from .tensor import Tensor, check_float_tensor
 
 
 def check_probability(p: float) -> float:
@@ -180,12 +180,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inverted: bool = T
         [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
     """
     p = check_probability(p)
-    if not isinstance(x, Tensor):
-        raise TypeError(f"dropout expects a Tensor, got {type(x).__name__}; wrap it as "
-                        "tg.Tensor(x)")
-    if x.dtype.kind != "f":
-        raise TypeError(f"dropout needs a floating-point tensor, got dtype {x.dtype}; convert "
-                        "it first, e.g. x.float()")
+    check_float_tensor(x, "dropout")
     if not training:
         if mask is not None:
             raise ValueError("dropout got a mask with training=False: evaluation uses no "
