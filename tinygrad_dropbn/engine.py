@@ -63,23 +63,34 @@ def enable_grad(func: Optional[Callable] = None) -> Any:
     return mode if func is None else mode(func)
 
 
-class module_scope:
-    """Context manager tagging every op created inside with the chain of modules being called.
+def enter_module_scope(module: Any) -> tuple:
+    """Tag every op created from now on with ``module`` (innermost); returns the outer scope,
+    which :func:`exit_module_scope` restores. ``Module.__call__`` brackets ``forward`` with the
+    two, so each op knows which layer ran it; the graph drawing clusters ops by it."""
+    global _module_scope
+    outer = _module_scope
+    _module_scope = outer + (module,)
+    return outer
 
-    ``Module.__call__`` enters it, so each op knows which layer ran it; the graph drawing groups
-    ops into one cluster per module with it.
-    """
+
+def exit_module_scope(outer: tuple) -> None:
+    """Restore the scope :func:`enter_module_scope` returned."""
+    global _module_scope
+    _module_scope = outer
+
+
+class module_scope:
+    """``with module_scope(module):`` -- :func:`enter_module_scope` as a context manager."""
 
     def __init__(self, module: Any) -> None:
         self.module = module
+        self._outer: list[tuple] = []
 
     def __enter__(self) -> None:
-        global _module_scope
-        _module_scope = _module_scope + (self.module,)
+        self._outer.append(enter_module_scope(self.module))
 
     def __exit__(self, *exc: Any) -> None:
-        global _module_scope
-        _module_scope = _module_scope[:-1]
+        exit_module_scope(self._outer.pop())
 
 
 # The graph's structure, which the engine sets and release() keeps.

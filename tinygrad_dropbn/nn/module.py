@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional
 
 import numpy as np
 
-from ..engine import module_scope
+from ..engine import enter_module_scope, exit_module_scope
 from ..serialization import to_numpy
 from ..tensor import ArrayLike, Tensor
 
@@ -112,8 +112,11 @@ class Module:
             f"{type(self).__name__} has no forward(); define forward(self, ...) in the subclass")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with module_scope(self):
+        outer = enter_module_scope(self)
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            exit_module_scope(outer)
 
     # ------------------------------------------------------------------------ registration
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
