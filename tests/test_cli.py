@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 import tinygrad_dropbn as tg
-from tinygrad_dropbn import cli_report, cli_train, data
+from tinygrad_dropbn import cli_config, cli_report, cli_train, data
 from tinygrad_dropbn.cli import main
+from tinygrad_dropbn.training import evaluate
 from tinygrad_dropbn.visualization import render
 
 SMALL = ["--hidden", "8,8", "--epochs", "2", "--batch-size", "64"]
@@ -76,8 +77,8 @@ def test_train_writes_every_promised_file_and_lists_it(tmp_path, capsys):
     assert list(rows[0]) == ["epoch", "running_loss", "running_accuracy", "train_loss",
                              "train_accuracy", "test_loss", "test_accuracy"]
     summary = json.loads((run_dir / "summary.json").read_text())
-    model = cli_train.build_model(cli_train.TrainConfig(hidden=(8, 8)),
-                                  cli_train.load_problem(cli_train.TrainConfig()))
+    model = cli_config.build_model(cli_config.TrainConfig(hidden=(8, 8)),
+                                   cli_config.load_problem(cli_config.TrainConfig()))
     assert summary["num_parameters"] == model.num_parameters()
     assert summary["epochs_completed"] == 2 and summary["status"] == "finished"
     assert f"({model.num_parameters():,} parameters)" in out
@@ -86,12 +87,12 @@ def test_train_writes_every_promised_file_and_lists_it(tmp_path, capsys):
 
 def test_checkpoint_is_the_final_model(tmp_path):
     _, (run_dir,) = train(tmp_path)
-    config = cli_train.TrainConfig(hidden=(8, 8), epochs=2, batch_size=64)
-    problem = cli_train.load_problem(config)
-    model = cli_train.build_model(config, problem)
+    config = cli_config.TrainConfig(hidden=(8, 8), epochs=2, batch_size=64)
+    problem = cli_config.load_problem(config)
+    model = cli_config.build_model(config, problem)
     model.load_state_dict(tg.load(run_dir / "model.npz"))
-    loss, accuracy = cli_train.evaluate(model, problem.test, cli_train.loss_function(problem),
-                                        problem.is_classification)
+    loss, accuracy = evaluate(model, problem.test, cli_config.loss_function(problem),
+                              problem.is_classification)
     last = read_rows(run_dir)[-1]
     assert (repr(loss), repr(accuracy)) == (last["test_loss"], last["test_accuracy"])
 
@@ -144,7 +145,7 @@ def interrupt_during_epoch(monkeypatch, epoch, after_batches):
     real = cli_train.train_one_epoch
     seen = []
 
-    def train_one_epoch(model, loader, loss_fn, optimizer, problem, on_batch):
+    def train_one_epoch(model, loader, loss_fn, optimizer, classification, on_batch):
         seen.append(epoch)
         batches = []
 
@@ -154,7 +155,7 @@ def interrupt_during_epoch(monkeypatch, epoch, after_batches):
                 raise KeyboardInterrupt
             on_batch(loss, accuracy)
 
-        return real(model, loader, loss_fn, optimizer, problem, counting)
+        return real(model, loader, loss_fn, optimizer, classification, counting)
 
     monkeypatch.setattr(cli_train, "train_one_epoch", train_one_epoch)
 
@@ -308,7 +309,7 @@ def test_a_model_too_big_for_memory_is_one_line_naming_hidden(tmp_path, monkeypa
     def out_of_memory(*args, **kwargs):
         raise MemoryError()
 
-    monkeypatch.setattr(cli_train, "mlp", out_of_memory)
+    monkeypatch.setattr(cli_config, "mlp", out_of_memory)
     status = main([command, "--hidden", "100000,100000", "--out", str(tmp_path)])
     assert status == 1 and list(tmp_path.iterdir()) == []
     assert_one_line_error(capsys, "not enough memory", "--hidden 100000,100000")
@@ -378,12 +379,12 @@ def test_graph_text_draws_each_mode_from_the_same_state(capsys):
 
 
 def test_drawing_a_graph_leaves_the_model_unchanged(tmp_path):
-    config = cli_train.TrainConfig(hidden=(4,), dropout=0.5)
-    problem = cli_train.load_problem(config)
-    model = cli_train.build_model(config, problem).eval()
+    config = cli_config.TrainConfig(hidden=(4,), dropout=0.5)
+    problem = cli_config.load_problem(config)
+    model = cli_config.build_model(config, problem).eval()
     before = model.state_dict()
     x, y = problem.train.tensors
-    cli_report.draw_graphs(model, cli_train.loss_function(problem), x[:16], y[:16], tmp_path,
+    cli_report.draw_graphs(model, cli_config.loss_function(problem), x[:16], y[:16], tmp_path,
                            "dot")
     after = model.state_dict()
     assert not model.training

@@ -10,66 +10,39 @@ non-zero exit status: 2 for invalid options, 1 for files that cannot be used or 
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import tinygrad_dropbn as tg
 from . import data
+from .cli_common import (PROG, CLIError, Parser, UsageError, dataset_name, layer_sizes,
+                         learning_rate, positive_int, probability, run_command, seed)
+from .cli_config import DEFAULT_LR, TrainConfig, build_model, load_problem, loss_function
 from .cli_report import GRAPH_MODES, draw_graphs, graph_of, unchanged
-from .cli_train import (DEFAULT_LR, CLIError, RunInterrupted, TrainConfig, UsageError,
-                        build_model, evaluate, format_metrics, load_problem, load_run,
-                        loss_function, run_training)
+from .cli_train import RunInterrupted, format_metrics, load_run, run_training
+from .lab.cli import register as register_lab
 from .models import ACTIVATIONS, BN_POSITIONS
+from .training import evaluate
 
-PROG = "tinygrad-dropbn"
 DEFAULTS = TrainConfig()
 MODEL_OPTIONS = ("dataset", "hidden", "activation", "batchnorm", "bn_position", "dropout", "seed")
 """Options that describe a model; ``graph`` takes either these or a run, not both."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (no usage block)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return 0 if exit_.code is None else int(exit_.code)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    try:
-        return args.handler(args)
-    except CLIError as err:
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
-        return 2 if isinstance(err, UsageError) else 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader of our output went away (e.g. `| head`): silence the rest, as Python's
-        # documentation recommends, instead of a second error at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    return run_command(build_parser(), argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand and option."""
-    parser = _Parser(prog=PROG, description="Train, evaluate and draw small networks with batch "
+    parser = Parser(prog=PROG, description="Train, evaluate and draw small networks with batch "
                      "norm and dropout, on a NumPy autodiff engine.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {tg.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    model = _Parser(add_help=False)
+    model = Parser(add_help=False)
     group = model.add_argument_group("model and data")
     group.add_argument("--dataset", type=dataset_name, metavar="NAME",
                        help=f"built-in dataset (see `{PROG} datasets`; "
@@ -143,85 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="List the built-in datasets.")
     datasets.set_defaults(handler=_datasets)
 
-    # NOTE: imported here, not at the top: the lab's command line reuses this module (its
-    # parser pieces and main), so this module must be complete before the lab's is loaded.
-    from .lab.cli import register as register_lab
-
     register_lab(commands)  # the lab owns its subcommand's options and handler
     return parser
-
-
-def dataset_name(value: str) -> str:
-    """argparse type: a built-in dataset's name."""
-    names = data.available_datasets()
-    if value not in names:
-        raise argparse.ArgumentTypeError(
-            f"unknown dataset {value!r}; choose one of: {', '.join(names)}")
-    return value
-
-
-def layer_sizes(value: str) -> tuple[int, ...]:
-    """argparse type: comma-separated positive layer widths such as ``64,64``."""
-    sizes = []
-    for part in value.split(","):
-        try:
-            size = int(part)
-        except ValueError:
-            size = 0
-        if size < 1:
-            raise argparse.ArgumentTypeError(
-                f"layer size {part.strip()!r} in {value!r} is not a positive integer "
-                "(give widths like 64,64)")
-        sizes.append(size)
-    return tuple(sizes)
-
-
-def probability(value: str) -> float:
-    """argparse type: a dropout probability in [0, 1)."""
-    try:
-        p = float(value)
-    except ValueError:
-        p = math.nan
-    if not 0.0 <= p < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"dropout probability must be a number in [0, 1), got {value!r}")
-    return p
-
-
-def learning_rate(value: str) -> float:
-    """argparse type: a positive, finite learning rate."""
-    try:
-        lr = float(value)
-    except ValueError:
-        lr = math.nan
-    if not (math.isfinite(lr) and lr > 0):
-        raise argparse.ArgumentTypeError(
-            f"learning rate must be a positive number, got {value!r}")
-    return lr
-
-
-def positive_int(what: str) -> Callable[[str], int]:
-    """argparse type factory: a positive integer, named ``what`` in the error."""
-    def parse(value: str) -> int:
-        try:
-            n = int(value)
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise argparse.ArgumentTypeError(f"{what} must be a positive integer, got {value!r}")
-        return n
-    return parse
-
-
-def seed(value: str) -> int:
-    """argparse type: a non-negative integer seed."""
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {value!r}")
-    return n
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

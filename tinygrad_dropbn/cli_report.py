@@ -11,16 +11,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
 import tinygrad_dropbn as tg
 from . import nn
+from .cli_config import Problem, TrainConfig
 from .visualization import RendererNotFoundError
-
-if TYPE_CHECKING:
-    from .cli_train import Problem, TrainConfig
 
 TRAIN_EXTRA_HINT = "pip install 'tinygrad-dropbn[train]'"
 GRAPH_MODES = {"train": "training", "eval": "evaluation"}
@@ -98,8 +96,8 @@ class Progress:
             self.say(f"epoch {int(row['epoch']):>{width}}/{self.epochs}  {running} | test {test}")
 
 
-def write_figures(run_dir: Path, model: nn.Module, loss_fn: nn.Module, problem: "Problem",
-                  history: list[dict[str, float]], config: "TrainConfig") -> Report:
+def write_figures(run_dir: Path, model: nn.Module, loss_fn: nn.Module, problem: Problem,
+                  history: list[dict[str, float]], config: TrainConfig) -> Report:
     """Write the curves, the decision boundary (2-D inputs) and the two computation graphs."""
     report = Report()
     figure = _figure_class()
@@ -205,7 +203,7 @@ def plot_curves(figure: type, history: list[dict[str, float]], classification: b
     fig.savefig(path, dpi=110)
 
 
-def plot_decision_boundary(figure: type, model: nn.Module, problem: "Problem", dataset: str,
+def plot_decision_boundary(figure: type, model: nn.Module, problem: Problem, dataset: str,
                            path: Path) -> None:
     """The class the model (evaluation mode) predicts over the plane, with the data on top."""
     from matplotlib import colormaps
@@ -246,7 +244,7 @@ def plot_decision_boundary(figure: type, model: nn.Module, problem: "Problem", d
     fig.savefig(path, dpi=110)
 
 
-def plot_fit(figure: type, model: nn.Module, problem: "Problem", dataset: str,
+def plot_fit(figure: type, model: nn.Module, problem: Problem, dataset: str,
              path: Path) -> None:
     """A 1-D regression: the data and the curve the model (evaluation mode) predicts."""
     x_train, y_train = (t.numpy() for t in problem.train.tensors)

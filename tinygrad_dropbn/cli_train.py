@@ -1,11 +1,6 @@
-"""What ``tinygrad-dropbn train`` does: build, train, measure, and keep a run folder.
-
-A run is described entirely by a :class:`TrainConfig`. The dataset is drawn from a generator
-seeded with ``config.seed``; the library's generator, reseeded with it, then draws the initial
-weights, the dropout masks and the batch order. So every number of a run is a function of the
-config alone: ``evaluate`` rebuilds the same test set from ``config.json``, and two runs with
-the same seed write identical metrics.
-"""
+"""What ``tinygrad-dropbn train`` does: build what a :class:`~.cli_config.TrainConfig`
+describes, train and measure it, and keep a run folder; and rebuild a trained run from its folder
+for ``evaluate`` and ``graph``."""
 from __future__ import annotations
 
 import csv
@@ -18,30 +13,21 @@ import math
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
 import tinygrad_dropbn as tg
 from . import cli_report, data, nn, optim
-from .models import ACTIVATIONS, BN_POSITIONS, mlp
+from .cli_common import CLIError, UsageError
+from .cli_config import (Problem, TrainConfig, build_model, build_optimizer, load_problem,
+                         loss_function)
+from .training import evaluate, train_one_epoch
 
 CHECKPOINT = "model.npz"
 CONFIG = "config.json"
 METRICS = "metrics.csv"
 SUMMARY = "summary.json"
-
-DEFAULT_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}
-"""Learning rate used when ``--lr`` is not given (SGD runs with momentum 0.9)."""
-SGD_MOMENTUM = 0.9
-
-
-class CLIError(Exception):
-    """A problem the user can fix, reported as one line without a traceback."""
-
-
-class UsageError(CLIError):
-    """Options that cannot go together (exit status 2, like any invalid option)."""
 
 
 class RunInterrupted(Exception):
@@ -51,184 +37,6 @@ class RunInterrupted(Exception):
         super().__init__(f"interrupted after {epochs_done} epoch(s); run kept in {run_dir}")
         self.run_dir = run_dir
         self.epochs_done = epochs_done
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a run (saved as ``config.json``)."""
-
-    dataset: str = "spiral"
-    hidden: tuple[int, ...] = (64, 64)
-    activation: str = "relu"
-    batchnorm: bool = True
-    bn_position: str = "before"
-    dropout: float = 0.1
-    optimizer: str = "adam"
-    lr: float = DEFAULT_LR["adam"]
-    epochs: int = 30
-    batch_size: int = 32
-    seed: int = 0
-
-    def to_json(self, **extra: Any) -> str:
-        """The config as JSON, with ``extra`` keys (dataset shape, task) appended."""
-        fields = dataclasses.asdict(self)
-        fields["hidden"] = list(self.hidden)
-        return json.dumps({**fields, **extra}, indent=2) + "\n"
-
-    @classmethod
-    def from_dict(cls, fields: Any, source: Path) -> "TrainConfig":
-        """The config stored in a parsed ``config.json`` (extra keys are ignored)."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing = [name for name in names if name not in fields] if isinstance(
-            fields, dict) else names
-        if missing:
-            raise CLIError(f"run config {source} lacks {', '.join(missing)}: "
-                           "it was not written by `tinygrad-dropbn train`")
-        for name in names:
-            check, meaning = _FIELD_CHECKS[name]
-            if not check(fields[name]):
-                raise CLIError(f"run config {source}: {name} is {json.dumps(fields[name])}, "
-                               f"but it must be {meaning} (was the file edited?)")
-        values = {name: fields[name] for name in names}
-        values["hidden"] = tuple(values["hidden"])
-        return cls(**values)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
-_FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "dataset": (lambda v: v in data.available_datasets(), "a built-in dataset's name"),
-    "hidden": (lambda v: isinstance(v, list) and all(_is_int(n) and n >= 1 for n in v),
-               "a list of positive layer widths"),
-    "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
-    "batchnorm": (lambda v: isinstance(v, bool), "true or false"),
-    "bn_position": (lambda v: v in BN_POSITIONS, f"one of {', '.join(BN_POSITIONS)}"),
-    "dropout": (lambda v: _is_number(v) and 0 <= v < 1, "a probability in [0, 1)"),
-    "optimizer": (lambda v: v in DEFAULT_LR, f"one of {', '.join(DEFAULT_LR)}"),
-    "lr": (lambda v: _is_number(v) and v > 0, "a positive number"),
-    "epochs": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
-    "batch_size": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
-    "seed": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
-}
-"""For each field of a saved config: whether a parsed JSON value is valid, and what it must be."""
-
-
-@dataclasses.dataclass
-class Problem:
-    """A dataset ready for training: the splits, the task and the sizes the model needs."""
-
-    train: data.TensorDataset
-    test: data.TensorDataset
-    task: str
-    in_features: int
-    out_features: int
-
-    @property
-    def is_classification(self) -> bool:
-        return self.task == "classification"
-
-
-def load_problem(config: TrainConfig) -> Problem:
-    """Draw the dataset from ``config.seed`` and seed the library's generator with it.
-
-    The data come from a generator of their own, so the same seed gives the same splits
-    whatever else is drawn; the library's generator, reseeded here, then draws the initial
-    weights, the dropout masks and the batch order.
-    """
-    try:
-        train, test = data.load_dataset(config.dataset, seed=config.seed)
-    except ImportError as err:
-        raise CLIError(f"dataset {config.dataset!r} needs an optional package: {err}") from None
-    task = data.dataset_task(config.dataset)
-    x_train, y_train = train.tensors
-    if task == "classification":
-        labels = np.concatenate([y_train.numpy(), test.tensors[1].numpy()])
-        out_features = int(labels.max()) + 1
-    else:
-        out_features = int(y_train.shape[1])
-    tg.manual_seed(config.seed)
-    return Problem(train, test, task, int(x_train.shape[1]), out_features)
-
-
-def build_model(config: TrainConfig, problem: Problem) -> nn.Sequential:
-    """The MLP the config describes, initialised from the generator's current state."""
-    try:
-        return mlp(problem.in_features, config.hidden, problem.out_features,
-                   activation=config.activation, batchnorm=config.batchnorm,
-                   bn_position=config.bn_position, dropout=config.dropout)
-    except MemoryError:
-        widths = ",".join(map(str, config.hidden))
-        raise CLIError(f"not enough memory for the weights of hidden layers --hidden {widths}: "
-                       "give smaller widths") from None
-
-
-def loss_function(problem: Problem) -> nn.Module:
-    """Cross-entropy on logits for classification, mean squared error for regression."""
-    return nn.CrossEntropyLoss() if problem.is_classification else nn.MSELoss()
-
-
-def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
-    """The optimizer named in the config, over every parameter of the model."""
-    if config.optimizer == "sgd":
-        return optim.SGD(model.parameters(), lr=config.lr, momentum=SGD_MOMENTUM)
-    if config.optimizer == "adam":
-        return optim.Adam(model.parameters(), lr=config.lr)
-    return optim.AdamW(model.parameters(), lr=config.lr)
-
-
-def evaluate(model: nn.Module, dataset: data.TensorDataset, loss_fn: nn.Module,
-             classification: bool = True) -> tuple[float, Optional[float]]:
-    """Loss and accuracy (None when ``classification`` is False) of the model in evaluation
-    mode on a dataset.
-
-    The model is put back in the mode it was in. Evaluation-mode layers treat each example on its
-    own (dropout is the identity, batch norm uses the running statistics), so one pass over the
-    whole set gives the mean loss exactly.
-    """
-    was_training = model.training
-    model.eval()
-    x, y = dataset.tensors
-    with tg.no_grad():
-        out = model(x)
-        loss = float(loss_fn(out, y).item())
-    model.train(was_training)
-    if not classification:
-        return loss, None
-    return loss, float(np.mean(out.numpy().argmax(axis=1) == y.numpy()))
-
-
-def train_one_epoch(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module,
-                    optimizer: optim.Optimizer, problem: Problem,
-                    on_batch: Callable[[float, Optional[float]], None]
-                    ) -> tuple[float, Optional[float]]:
-    """One pass over the training batches in training mode.
-
-    Returns the running loss and accuracy: their averages over the epoch's examples, measured on
-    each batch as it was trained (dropout active, batch statistics), so they differ from the
-    evaluation-mode figures. ``on_batch`` receives the running values after every batch.
-    """
-    model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    for x, y in loader:
-        optimizer.zero_grad()
-        out = model(x)
-        loss = loss_fn(out, y)
-        loss.backward()
-        optimizer.step()
-        n = len(x)
-        seen += n
-        total_loss += float(loss.item()) * n
-        if problem.is_classification:
-            correct += int(np.sum(out.numpy().argmax(axis=1) == y.numpy()))
-        on_batch(total_loss / seen, correct / seen if problem.is_classification else None)
-    return total_loss / seen, (correct / seen if problem.is_classification else None)
 
 
 @dataclasses.dataclass
@@ -251,7 +59,7 @@ def train_epochs(done: Completed, config: TrainConfig, model: nn.Module, loss_fn
     for epoch in range(1, config.epochs + 1):
         with progress.epoch(epoch) as on_batch:
             running_loss, running_acc = train_one_epoch(model, loader, loss_fn, optimizer,
-                                                        problem, on_batch)
+                                                        problem.is_classification, on_batch)
             row = _epoch_row(epoch, running_loss, running_acc, model, loss_fn, problem)
             progress.finish_epoch(row)
         if not math.isfinite(row["running_loss"]):

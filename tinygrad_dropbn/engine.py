@@ -1,159 +1,253 @@
 """The autodiff engine: recording ops, the topological order, the backward sweep.
 
-Everything that makes reverse mode work lives in this file:
-
 * **Recording.** :meth:`Function.apply` runs an op's ``forward`` on NumPy arrays. When grad mode
   is on and some input requires a gradient, the output tensor remembers the op (``grad_fn``) and
   the op remembers its inputs: that chain of references *is* the computation graph.
-* **Topological order.** :func:`topological_order` lists the ops reachable from a tensor so that
-  every op comes after all the ops that consume its output. It counts consumers and uses
-  explicit stacks, so a chain of 100,000 ops needs no recursion. Drawing the graph reuses it.
-* **The backward sweep.** :func:`backward` walks that order once. Each op receives the gradient
-  of its output (summed over every consumer before it is visited), returns one gradient per
-  input, and the engine un-broadcasts each of them to its input's shape -- the only place in the
-  library where broadcasting is undone, so every backward rule reads as if shapes matched.
-  Then the op releases the arrays it saved, unless the graph is retained.
+* **Topological order.** :func:`topological_order` lists the ops reachable from the outputs so
+  that every op comes after all the ops that consume its output. It counts consumers and uses
+  an explicit stack, so a chain of 100,000 ops needs no recursion.
+* **The backward sweep.** :func:`run_backward` walks that order once. Each op receives the
+  gradient of its output, summed over every consumer before its turn comes, returns one
+  gradient per input, and the engine un-broadcasts each to its input's shape -- the only place
+  where broadcasting is undone, so every backward rule reads as if shapes matched.
+
+Higher-order gradients need no second set of rules. With ``create_graph=True`` the sweep runs
+in grad mode and hands each ``backward`` Tensors instead of arrays (the gradient and the saved
+inputs and output), so the very same rule, written with operators and NumPy functions that
+Tensor implements, is itself recorded as ops.
+
+The engine knows nothing about modules or drawing. Observers (the graph drawing) append
+callables to :data:`record_hooks` and :data:`backward_hooks`; when both lists are empty they
+cost nothing.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Callable, Optional
+import operator
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-_grad_enabled = True
-_module_scope: tuple = ()
+#: Called as ``hook(fn, out)`` each time :meth:`Function.apply` records an op.
+record_hooks: list[Callable[["Function", "Tensor"], None]] = []
+#: Called as ``hook(fn, grad, input_grads)`` after each op's backward in the sweep.
+backward_hooks: list[Callable[["Function", Any, tuple], None]] = []
+
+
+class _GradMode(threading.local):
+    """Grad mode, one flag per thread (like PyTorch): ``no_grad()`` in one thread never turns
+    recording off in another."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Whether new ops are recorded in the graph."""
-    return _grad_enabled
+    """Whether new ops are recorded in the graph (in this thread)."""
+    return _grad_mode.enabled
 
 
-class _GradMode(contextlib.ContextDecorator):
+class _GradModeContext(contextlib.ContextDecorator):
     """Set grad mode inside a ``with`` block or a decorated function, then restore it."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._saved: list[bool] = []
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._previous: list[bool] = []
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._saved.append(_grad_enabled)
-        _grad_enabled = self.enabled
+        self._previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        global _grad_enabled
-        _grad_enabled = self._saved.pop()
+        _grad_mode.enabled = self._previous.pop()
+
+    def _recreate_cm(self) -> "_GradModeContext":
+        # NOTE: a fresh context per decorated call, so concurrent calls never share a stack.
+        return _GradModeContext(self.mode)
 
 
 def no_grad(func: Optional[Callable] = None) -> Any:
     """Context manager and decorator (``@no_grad()`` or ``@no_grad``): ops inside record no
     graph, like ``torch.no_grad``."""
-    mode = _GradMode(False)
-    return mode if func is None else mode(func)
+    context = _GradModeContext(False)
+    return context if func is None else context(func)
 
 
 def enable_grad(func: Optional[Callable] = None) -> Any:
     """Context manager and decorator: turn recording back on inside a ``no_grad`` block."""
-    mode = _GradMode(True)
-    return mode if func is None else mode(func)
+    context = _GradModeContext(True)
+    return context if func is None else context(func)
 
 
-def enter_module_scope(module: Any) -> tuple:
-    """Tag every op created from now on with ``module`` (innermost); returns the outer scope,
-    which :func:`exit_module_scope` restores. ``Module.__call__`` brackets ``forward`` with the
-    two, so each op knows which layer ran it; the graph drawing clusters ops by it."""
-    global _module_scope
-    outer = _module_scope
-    _module_scope = outer + (module,)
-    return outer
+class set_grad_enabled(_GradModeContext):
+    """Turn recording on or off, like ``torch.set_grad_enabled``: a plain call takes effect at
+    once; as a ``with`` block or a decorator, the previous mode comes back on exit."""
 
-
-def exit_module_scope(outer: tuple) -> None:
-    """Restore the scope :func:`enter_module_scope` returned."""
-    global _module_scope
-    _module_scope = outer
-
-
-class module_scope:
-    """``with module_scope(module):`` -- :func:`enter_module_scope` as a context manager."""
-
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self._outer: list[tuple] = []
+    def __init__(self, mode: bool) -> None:
+        super().__init__(mode)
+        self._previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.mode
 
     def __enter__(self) -> None:
-        self._outer.append(enter_module_scope(self.module))
+        pass  # the mode was set when the object was made
 
-    def __exit__(self, *exc: Any) -> None:
-        exit_module_scope(self._outer.pop())
+    def __call__(self, func: Callable) -> Callable:
+        _grad_mode.enabled = self._previous.pop()  # decorating switches nothing by itself
+        return super().__call__(func)
 
 
-# The graph's structure, which the engine sets and release() keeps.
-_ENGINE_ATTRIBUTES = frozenset({"inputs", "scope", "grad", "backward_step", "released"})
+class _Version:
+    """How many times a tensor's values were changed in place. Shared by every tensor that
+    shares the array (``detach()``), as PyTorch's version counter is."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+#: The counter of every tensor that was never changed in place and shares it with nobody;
+#: :func:`version_counter` gives a tensor its own before anything counts on it.
+UNCHANGED = _Version()
+
+# NOTE: attrgetter and map run in C: these are on the path of every recorded op.
+_data = operator.attrgetter("data")
+_producer = operator.attrgetter("grad_fn")
+_version_of = operator.attrgetter("_version_counter.value")
+_requires_grad = operator.attrgetter("requires_grad")
+
+
+def version_counter(t: "Tensor") -> _Version:
+    """``t``'s own version counter, made if it still has the shared :data:`UNCHANGED` (and
+    handed to the op that produced ``t``, which checks it if it saved its output)."""
+    if t._version_counter is UNCHANGED:
+        t._version_counter = _Version()
+        if t.grad_fn is not None:
+            t.grad_fn.output_version = t._version_counter
+    return t._version_counter
 
 
 class Function:
     """Base class of every differentiable op.
 
-    A subclass defines ``forward(*arrays, **attributes) -> array`` and ``backward(grad)``, which
-    returns the gradient with respect to each input, in input order (a bare array for a one-input
-    op, ``None`` where no gradient is needed). ``forward`` keeps on ``self`` exactly what
-    ``backward`` needs; the engine drops those arrays after the backward pass unless the graph is
-    retained, and keeps the graph's structure (``inputs``, attributes) so it can still be drawn.
+    A subclass defines ``forward(*arrays, **attributes) -> array`` and
+    ``backward(grad, *saved) -> gradients``. ``forward`` calls :meth:`save_for_backward` with
+    the inputs and/or the output that the backward needs; the engine passes them back to
+    ``backward`` after ``grad``, checked against in-place changes. ``backward`` returns the
+    gradient with respect to each input, in input order (a bare value for a one-input op,
+    ``None`` where no gradient is needed). Anything else ``backward`` needs that is not
+    differentiated (a mask, an axis) is kept as a plain attribute.
+
+    ``backward`` must work on Tensors as well as arrays: the engine calls it with Tensors when
+    the backward pass is recorded (``create_graph=True``). Operators, ``.sum``, ``.reshape``
+    and the NumPy functions that Tensor implements (``np.exp``, ``np.where``, ...) all do.
 
     Attributes set by the engine on recorded ops:
-        inputs: the input tensors, in order.
-        scope: the modules whose call created the op, outermost first.
-        grad: the gradient of the op's output, once ``backward`` has reached it.
-        backward_step: the op's position in the backward sweep (0 = first), once reached;
-            None when no gradient reached the op.
+        inputs: the input tensors, in order. After a backward pass that does not retain the
+            graph only the trainable leaves (parameters) stay, None in place of the others, so
+            a kept output no longer keeps activations alive.
+        parents: the op that produced each input (None for a leaf): the graph's edges.
         released: True once :meth:`release` dropped the saved arrays.
-    ``needs_input_grad`` (one bool per input) is read from ``inputs``; ``name`` is the label
-    the graph drawing shows.
     """
 
     inputs: tuple = ()
-    scope: tuple = ()
-    grad: Optional[np.ndarray] = None
-    backward_step: Optional[int] = None
+    parents: tuple = ()
+    saved: tuple = ()
+    input_versions: Optional[tuple] = None  # None: every input was at version 0
+    output_version: _Version = UNCHANGED  # the output's, once it has a counter of its own
     released = False
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def backward(self, grad: np.ndarray) -> Any:
+    def backward(self, grad: Any, *saved: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        """Keep forward's input or output arrays for the backward, which receives them after
+        ``grad`` (as Tensors when the backward pass is recorded)."""
+        self.saved = arrays
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **attributes: Any) -> "Tensor":
         """Run the op on tensors, recording it in the graph when a gradient will be needed:
         grad mode is on and some input requires a gradient."""
         fn = cls()
-        arrays = [t.data for t in inputs]
-        if _grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    fn.inputs = inputs
-                    fn.scope = _module_scope
-                    return _tensor.Tensor._from_op(fn.forward(*arrays, **attributes), fn)
-        return _tensor.Tensor._from_op(fn.forward(*arrays, **attributes), None)
+        result = fn.forward(*map(_data, inputs), **attributes)
+        # NOTE: the engine makes tensors through an input's constructor, so that it never has
+        # to import tensor.py (which imports the engine).
+        make_tensor = inputs[0]._from_op
+        if not _grad_mode.enabled:
+            return make_tensor(result, None)
+        for t in inputs:
+            if t.requires_grad:
+                break
+        else:
+            return make_tensor(result, None)
+        out = make_tensor(result, fn)
+        fn.inputs = inputs
+        # NOTE: the producers as they are now: an in-place op may later give an input a new
+        # grad_fn, but this op read the value from before.
+        fn.parents = tuple(map(_producer, inputs))
+        if fn.saved:
+            for t in inputs:  # versions now, to tell at backward time if one changed in place
+                if t._version_counter is not UNCHANGED:
+                    fn.input_versions = tuple(map(_version_of, inputs))
+                    break
+        if record_hooks:
+            for hook in record_hooks:
+                hook(fn, out)
+        return out
+
+    def saved_values(self, as_tensors: bool) -> tuple:
+        """What ``forward`` saved, checked against in-place changes since: the arrays, or (to
+        record the backward pass) the input tensors and the output they belong to."""
+        input_versions = self.input_versions or (0,) * len(self.inputs)
+        if (not as_tensors and not self.output_version.value
+                and tuple(map(_version_of, self.inputs)) == input_versions):
+            return self.saved  # nothing changed in place: the common case, checked at once
+        values = []
+        for array in self.saved:
+            for t, version in zip(self.inputs, input_versions):
+                if t.data is array:
+                    source, changed = t, _version_of(t) != version
+                    break
+            else:  # not an input's: the output's (a new tensor object stands for it)
+                source, changed = None, self.output_version.value != 0
+            if changed:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{array.dtype} of shape {tuple(np.shape(array))}], "
+                    f"{'an input' if source is not None else 'the output'} of {self.name}, was "
+                    "changed in place after the forward pass. Make the in-place change on a "
+                    "copy (x.clone()) or after backward().")
+            if as_tensors and source is None:
+                source = self.inputs[0]._from_op(array, self)
+                source._version_counter = self.output_version
+            values.append(source if as_tensors else array)
+        return tuple(values)
 
     @property
     def needs_input_grad(self) -> tuple:
         """One bool per input: whether ``backward`` must compute that input's gradient."""
-        return tuple([t.requires_grad for t in self.inputs])
+        return tuple(map(_requires_grad, self.inputs))
 
     def release(self) -> None:
-        """Drop the arrays saved for the backward pass; keep the op's structure and attributes."""
-        saved = self.__dict__
-        for name in saved.keys() - _ENGINE_ATTRIBUTES:
-            if type(saved[name]) is np.ndarray:
-                del saved[name]
+        """Drop every array kept for the backward pass, and every input but the trainable
+        leaves (None in their place): a kept output no longer keeps activations alive. The
+        graph's structure stays in ``parents``."""
+        attributes = self.__dict__
+        for name in attributes.keys() - _STRUCTURE:
+            if type(attributes[name]) is np.ndarray:
+                del attributes[name]
+        self.saved = ()
+        self.inputs = tuple(map(_trainable_leaf_or_none, self.inputs))
         self.released = True
 
     @property
@@ -165,7 +259,16 @@ class Function:
         return f"<{self.name} backward>"
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+# What release() keeps without looking: the graph's structure.
+_STRUCTURE = frozenset({"inputs", "parents", "saved", "input_versions", "output_version",
+                        "released"})
+
+
+def _trainable_leaf_or_none(t: "Tensor") -> Optional["Tensor"]:
+    return t if t.grad_fn is None and t.requires_grad else None
+
+
+def unbroadcast(grad: Any, shape: tuple) -> Any:
     """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting.
 
     Broadcasting prepends axes of size 1 and stretches size-1 axes, so a broadcast input's
@@ -180,8 +283,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def topological_order(root: "Tensor") -> list[Function]:
-    """The recorded ops reachable from ``root``, each before the ops that produced its inputs.
+def topological_order(roots: Iterable["Tensor"]) -> list[Function]:
+    """The recorded ops reachable from ``roots``, each before the ops that produced its inputs.
 
     Kahn's algorithm on consumer counts: a first walk counts, for every op, how many inputs of
     other ops its output feeds; the second emits an op once every one of its consumers has been
@@ -189,14 +292,13 @@ def topological_order(root: "Tensor") -> list[Function]:
     has sent its share of the gradient. Both walks use an explicit stack, so a chain of 100,000
     ops needs no recursion. Input order decides ties, so the same program yields the same order.
     """
-    start = root.grad_fn
-    if start is None:
-        return []
-    consumers = {start: 0}
-    stack = [start]
+    if not isinstance(roots, (list, tuple)):
+        roots = (roots,)
+    starts = list(dict.fromkeys(t.grad_fn for t in roots if t.grad_fn is not None))
+    consumers = dict.fromkeys(starts, 0)
+    stack = list(starts)
     while stack:
-        for t in stack.pop().inputs:
-            parent = t.grad_fn
+        for parent in stack.pop().parents:
             if parent is None:
                 continue
             if parent in consumers:
@@ -205,12 +307,11 @@ def topological_order(root: "Tensor") -> list[Function]:
                 consumers[parent] = 1
                 stack.append(parent)
     order = []
-    ready = [start]
+    ready = [fn for fn in reversed(starts) if not consumers[fn]]
     while ready:
         fn = ready.pop()
         order.append(fn)
-        for t in reversed(fn.inputs):
-            parent = t.grad_fn
+        for parent in reversed(fn.parents):
             if parent is not None:
                 consumers[parent] -= 1
                 if not consumers[parent]:
@@ -218,44 +319,86 @@ def topological_order(root: "Tensor") -> list[Function]:
     return order
 
 
-def backward(root: "Tensor", grad: Optional[Any], retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient.
+def run_backward(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any],
+                 retain_graph: Optional[bool] = None, create_graph: bool = False,
+                 inputs: Optional[Sequence["Tensor"]] = None, accumulate: bool = True) -> list:
+    """Send ``grad_outputs`` back from ``outputs`` through the graph.
 
-    Each op's ``grad`` collects the sum of what its consumers send; topological order
-    guarantees it is complete when the op's turn comes. The op turns it into one gradient per
-    input, which the engine un-broadcasts to the input's shape and casts to its dtype before
-    adding it to the producing op's ``grad`` (or to a leaf's ``.grad``).
+    With ``accumulate`` (``Tensor.backward``) every leaf that requires a gradient, and every
+    tensor that called ``retain_grad()``, adds its gradient to ``.grad`` -- or, when ``inputs``
+    is given, only the tensors in it. Without ``accumulate`` (``autograd.grad``) nothing is
+    stored and the gradients of ``inputs`` are returned, None where no gradient reached one.
+
+    ``retain_graph`` (default: ``create_graph``) keeps the saved arrays so the graph can be
+    differentiated again; ``create_graph`` records the backward pass itself.
     """
-    grad = _initial_grad(root, grad)
-    if root.grad_fn is None:
-        _accumulate_leaf(root, grad)
-        return
-    order = topological_order(root)
+    keep_graph = create_graph if retain_graph is None else retain_graph
+    # The backward runs on Tensors when it is recorded, on arrays otherwise.
+    if create_graph:
+        grad_outputs = [t._from_op(g, None) if isinstance(g, (np.ndarray, np.generic)) else g
+                        for t, g in zip(outputs, grad_outputs)]
+    else:
+        grad_outputs = [g if isinstance(g, (np.ndarray, np.generic)) else g.data
+                        for g in grad_outputs]
+    found: dict[int, Any] = {}  # the gradients of ``inputs``, by id
+    if inputs is None:
+        def deliver(t: "Tensor", g: Any) -> None:
+            _accumulate_grad(t, g, create_graph)
+    else:
+        def deliver(t: "Tensor", g: Any) -> None:
+            if id(t) in found:
+                found[id(t)] = found[id(t)] + g
+            elif any(t is wanted for wanted in inputs):
+                found[id(t)] = g
+    previous_mode = _grad_mode.enabled
+    _grad_mode.enabled = create_graph
+    try:
+        _sweep(outputs, grad_outputs, keep_graph, create_graph, deliver,
+               {t.grad_fn: t for t in inputs or () if t.grad_fn is not None}, found)
+    finally:
+        _grad_mode.enabled = previous_mode
+    if inputs is None:
+        return []
+    gradients = [found.get(id(t)) for t in inputs]
+    if accumulate:
+        for t, g in zip(inputs, gradients):
+            if g is not None:
+                _accumulate_grad(t, g, create_graph)
+    return gradients
+
+
+def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph: bool,
+           create_graph: bool, deliver: Callable[["Tensor", Any], None],
+           wanted_outputs: dict, found: dict) -> None:
+    """The backward pass: visit the ops in topological order, each after all its consumers,
+    and hand each one the sum of what they sent. Each leaf's gradient goes to ``deliver``;
+    the output gradient of an op in ``wanted_outputs`` is stored in ``found``."""
+    grads: dict[Function, Any] = {}  # each op's output gradient, summed over its consumers
+    order = topological_order(outputs)
     for fn in order:
         if fn.released:
             raise RuntimeError(
                 f"Trying to backward through the graph a second time ({fn.name} has already "
                 "released the arrays it saved for backward). Pass retain_graph=True to the "
                 "first backward() if you need to call it again, or recompute the forward pass.")
+    for t, g in zip(outputs, grad_outputs):
+        if t.grad_fn is None:
+            deliver(t, g)
+        else:
+            grads[t.grad_fn] = g if t.grad_fn not in grads else grads[t.grad_fn] + g
+            if t._retains_grad:
+                _accumulate_grad(t, g, create_graph)
     for fn in order:
-        fn.grad = None  # a retained graph may hold the gradients of an earlier backward()
-    root.grad_fn.grad = grad
-    if root._retains_grad:
-        _accumulate_leaf(root, grad)
-    for step, fn in enumerate(order):
-        out_grad = fn.grad
-        if out_grad is None:  # every consumer returned None for this op's output
-            fn.backward_step = None
-            if not retain_graph:
-                fn.release()
-            continue
-        input_grads = fn.backward(out_grad)
-        fn.backward_step = step
-        if not retain_graph:
+        grad = grads.pop(fn, None)
+        if wanted_outputs and fn in wanted_outputs:
+            found[id(wanted_outputs[fn])] = grad
+        inputs, parents = fn.inputs, fn.parents
+        input_grads = None if grad is None else _call_backward(fn, grad, create_graph)
+        if not keep_graph:
             fn.release()
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
-        for t, g in zip(fn.inputs, input_grads):
+        if input_grads is None:  # no consumer sent a gradient to this op's output
+            continue
+        for t, parent, g in zip(inputs, parents, input_grads):
             if g is None or not t.requires_grad:
                 continue
             data = t.data
@@ -263,16 +406,35 @@ def backward(root: "Tensor", grad: Optional[Any], retain_graph: bool = False) ->
                 g = _unbroadcast_from(fn, g, data.shape)
             if g.dtype is not data.dtype and g.dtype != data.dtype:
                 g = g.astype(data.dtype)
-            parent = t.grad_fn
             if parent is None:
-                _accumulate_leaf(t, g)
+                deliver(t, g)
                 continue
             if t._retains_grad:
-                _accumulate_leaf(t, g)
-            parent.grad = g if parent.grad is None else parent.grad + g
+                _accumulate_grad(t, g, create_graph)
+            previous = grads.get(parent)
+            grads[parent] = g if previous is None else previous + g
 
 
-def _unbroadcast_from(fn: Function, grad: np.ndarray, shape: tuple) -> np.ndarray:
+def _call_backward(fn: Function, grad: Any, create_graph: bool) -> tuple:
+    """``fn.backward`` on its output's gradient and its saved values; one gradient per input."""
+    input_grads = fn.backward(grad, *fn.saved_values(create_graph)) if fn.saved else \
+        fn.backward(grad)
+    if type(input_grads) is not tuple:
+        input_grads = (input_grads,)
+    if len(input_grads) != len(fn.inputs):
+        raise RuntimeError(f"{fn.name}.backward returned {len(input_grads)} gradient(s) for "
+                           f"{len(fn.inputs)} input(s); it must return one per input (None "
+                           "where an input needs none).")
+    if create_graph and any(isinstance(g, (np.ndarray, np.generic)) for g in input_grads):
+        raise RuntimeError(f"{fn.name}.backward returned a NumPy array while the backward pass "
+                           "was being recorded (create_graph=True); write it with operations "
+                           "that work on Tensors too.")
+    for hook in backward_hooks:
+        hook(fn, grad, input_grads)
+    return input_grads
+
+
+def _unbroadcast_from(fn: Function, grad: Any, shape: tuple) -> Any:
     """:func:`unbroadcast`, with an error naming the op when its gradient cannot fit."""
     if grad.ndim >= len(shape):
         grad = unbroadcast(grad, shape)
@@ -283,36 +445,12 @@ def _unbroadcast_from(fn: Function, grad: np.ndarray, shape: tuple) -> np.ndarra
                        "of the broadcast output).")
 
 
-def _initial_grad(root: "Tensor", grad: Optional[Any]) -> np.ndarray:
-    """The gradient backward() starts from, after checking it can start at all."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward() called on a tensor that does not require grad: no input of the "
-            "computation had requires_grad=True (or it ran under no_grad()). Create the inputs "
-            "with Tensor(..., requires_grad=True) or call .requires_grad_() on them first.")
-    if grad is None:
-        if root.data.size != 1:
-            raise RuntimeError(
-                f"backward() without a gradient needs a one-element output, got shape "
-                f"{root.shape}. Reduce it first (e.g. out.sum().backward()) or pass grad= with "
-                "the output's shape.")
-        return np.ones_like(root.data)
-    grad = np.asarray(grad.data if isinstance(grad, _tensor.Tensor) else grad,
-                      dtype=root.data.dtype)
-    if grad.shape != root.shape:
-        raise RuntimeError(f"backward() got grad of shape {grad.shape} for an output of shape "
-                           f"{root.shape}; they must match.")
-    return grad
-
-
-def _accumulate_leaf(t: "Tensor", g: np.ndarray) -> None:
-    """``t.grad += g``, in place in a buffer the tensor owns, in the tensor's dtype."""
-    if t.grad is None:
-        t.grad = _tensor.Tensor._from_op(np.array(g, dtype=t.data.dtype, copy=True), None)
+def _accumulate_grad(t: "Tensor", g: Any, create_graph: bool) -> None:
+    """``t.grad += g``. When the backward pass is recorded the sum is a graph node; otherwise
+    it is done in place, in a buffer the tensor owns."""
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+    elif t.grad is None:
+        t.grad = t._from_op(np.array(g, dtype=t.data.dtype, copy=True), None)
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
-
-
-# NOTE: imported last because tensor.py imports this module; looking ``Tensor`` up on the module
-# at call time lets the two modules be imported in either order.
-from . import tensor as _tensor  # noqa: E402

@@ -1,13 +1,14 @@
-"""Finite-difference gradient checking, for every op in the library and for users' own ops."""
+"""Finite-difference gradient checking, for every op in the library and for users' own ops:
+:func:`gradcheck` for first derivatives, :func:`gradgradcheck` for second ones."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
 import numpy as np
 
-from . import engine
+from . import autograd, engine
 from . import random as _random
-from .tensor import Tensor
+from .tensor import Tensor, cat
 
 
 class GradcheckError(AssertionError):
@@ -96,10 +97,39 @@ def _analytical(fn: Callable[..., Tensor], inputs: list,
         with engine.enable_grad():
             out = fn(*inputs)
             upstream = _random.generator().standard_normal(out.shape)
-            (out * Tensor(upstream, dtype=out.dtype)).sum().backward()
+            if out.requires_grad:  # else f does not depend on the inputs: every gradient is 0
+                (out * Tensor(upstream, dtype=out.dtype)).sum().backward()
         analytical = {i: np.zeros(inputs[i].shape) if inputs[i].grad is None
                       else inputs[i].grad.data.copy() for i in checked}
     finally:
         for i, grad in saved_grads.items():
             inputs[i].grad = grad
     return upstream, analytical
+
+
+def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
+                  rtol: float = 1e-5, atol: float = 1e-6, raise_exception: bool = True) -> bool:
+    """Check second derivatives: :func:`gradcheck` applied to the gradient itself.
+
+    The gradient ``g(x) = d(f(x) . v)/dx`` (``v`` a random upstream gradient, fixed for the
+    check) is computed with ``create_graph=True``, so it is a differentiable function of the
+    inputs; its own backward pass -- the engine differentiating its backward rules -- is then
+    compared with central differences of ``g``. Arguments as for :func:`gradcheck`.
+    """
+    inputs = list(inputs)
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck needs at least one input with requires_grad=True")
+    with engine.enable_grad():
+        shape = fn(*inputs).shape
+    upstream = Tensor(_random.generator().standard_normal(shape), dtype=np.float64)
+
+    @engine.enable_grad()  # NOTE: gradcheck evaluates under no_grad; a gradient needs a graph
+    def gradient(*values: Tensor) -> Tensor:
+        out = fn(*values)
+        wanted = [t for t in values if isinstance(t, Tensor) and t.requires_grad]
+        grads = autograd.grad((out * upstream.astype(out.dtype)).sum(), wanted,
+                              create_graph=True, allow_unused=True)
+        return cat([(g if g is not None else t * 0).reshape(-1) for t, g in zip(wanted, grads)])
+
+    return gradcheck(gradient, inputs, eps, rtol, atol, raise_exception)

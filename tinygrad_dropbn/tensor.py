@@ -20,8 +20,8 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import engine
-from . import ops
 from . import random as _random
+from .ops import primitives as ops
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
@@ -50,9 +50,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "grad_fn", "requires_grad", "name", "_retains_grad",
-                 "__weakref__")
-    # NumPy defers to Tensor's reflected operators (arr + x -> x.__radd__(arr)).
-    __array_ufunc__ = None
+                 "_version_counter", "__weakref__")
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  dtype: Optional[Any] = None, name: Optional[str] = None) -> None:
@@ -68,6 +66,7 @@ class Tensor:
         self.requires_grad = False
         self.name = name
         self._retains_grad = False
+        self._version_counter = engine.UNCHANGED
         if requires_grad:
             self.requires_grad_(True)
 
@@ -84,6 +83,7 @@ class Tensor:
         t.requires_grad = grad_fn is not None
         t.name = None
         t._retains_grad = False
+        t._version_counter = engine.UNCHANGED
         return t
 
     @property
@@ -129,8 +129,10 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this one's data, cut off from the graph."""
-        return Tensor._from_op(self.data, None)
+        """A tensor sharing this one's data (and its version counter), cut off from the graph."""
+        t = Tensor._from_op(self.data, None)
+        t._version_counter = engine.version_counter(self)
+        return t
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (leaves only) and return self."""
@@ -152,15 +154,34 @@ class Tensor:
         self._retains_grad = True
         return self
 
-    def backward(self, grad: Optional[ArrayLike] = None, retain_graph: bool = False) -> None:
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's values have seen (as in PyTorch)."""
+        return self._version_counter.value
+
+    def backward(self, gradient: Optional[ArrayLike] = None,
+                 retain_graph: Optional[bool] = None, create_graph: bool = False,
+                 inputs: Optional[Sequence["Tensor"]] = None, *,
+                 grad: Optional[ArrayLike] = None) -> None:
         """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on.
 
         Args:
-            grad: the gradient of some final scalar with respect to this tensor; may be omitted
-                for a one-element tensor (it is then 1).
+            gradient: the gradient of some final scalar with respect to this tensor; may be
+                omitted for a one-element tensor (it is then 1). ``grad=`` is an alias.
             retain_graph: keep the arrays ops saved for backward, so backward can run again.
+                Defaults to ``create_graph``.
+            create_graph: record the backward pass too, so the gradients it stores in
+                ``.grad`` can themselves be differentiated (Hessian-vector products,
+                gradient penalties).
+            inputs: accumulate only into these tensors' ``.grad`` (leaves or not).
         """
-        engine.backward(self, grad, retain_graph)
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward() got both gradient= and its alias grad=; pass one")
+            gradient = grad
+        seed = output_gradient(self, gradient, "backward()")
+        engine.run_backward((self,), (seed,), retain_graph, create_graph,
+                            None if inputs is None else tensor_tuple(inputs, "inputs", "backward()"))
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -241,14 +262,10 @@ class Tensor:
         return ops.Neg.apply(self)
 
     def __pow__(self, exponent: ArrayLike) -> "Tensor":
-        if isinstance(exponent, (int, float, np.integer, np.floating)):
-            if self.data.dtype.kind == "f":
-                exponent = self.data.dtype.type(exponent)
-            return ops.Pow.apply(self, exponent=exponent)
-        return _binary(ops.Power, self, exponent)
+        return _binary(ops.Pow, self, exponent)
 
     def __rpow__(self, base: ArrayLike) -> "Tensor":
-        return _binary(ops.Power, base, self)
+        return _binary(ops.Pow, base, self)
 
     pow = __pow__
 
@@ -270,6 +287,21 @@ class Tensor:
 
     def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
         return Tensor._from_op(self.data != _raw(other), None)
+
+    # Logical operators on boolean (or integer) tensors: masks, outside the graph.
+    def __and__(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(self.data & _raw(other), None)
+
+    def __or__(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(self.data | _raw(other), None)
+
+    def __xor__(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(self.data ^ _raw(other), None)
+
+    def __invert__(self) -> "Tensor":
+        return Tensor._from_op(~self.data, None)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def exp(self) -> "Tensor":
         return ops.Exp.apply(self)
@@ -400,6 +432,152 @@ class Tensor:
     def __getitem__(self, index: Any) -> "Tensor":
         return ops.GetItem.apply(self, index=_raw_index(index))
 
+    def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
+        """Exchange two axes (``torch.swapaxes``, NumPy's ``swapaxes``)."""
+        return self.transpose(axis0, axis1)
+
+    def expand(self, *shape: int) -> "Tensor":
+        """This tensor broadcast to ``shape`` without copying (-1 keeps a dimension)."""
+        shape = _shape(shape)
+        offset = len(shape) - self.data.ndim
+        shape = tuple(self.shape[i - offset] if n == -1 and i >= offset else n
+                      for i, n in enumerate(shape))
+        try:
+            return ops.Expand.apply(self, shape=shape)
+        except ValueError:
+            raise ValueError(f"cannot expand a tensor of shape {self.shape} to shape {shape}: "
+                             "each dimension must match or be 1") from None
+
+    def clone(self) -> "Tensor":
+        """A copy of this tensor that is part of the graph (its gradient flows back)."""
+        return ops.Clone.apply(self)
+
+    # In-place methods: each changes ``data`` itself and bumps the version counter, so a
+    # backward pass that needs the old values raises instead of using the new ones.
+    def add_(self, other: ArrayLike, alpha: float = 1) -> "Tensor":
+        """self += alpha * other, in place."""
+        return self._in_place(ops.Add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: ArrayLike, alpha: float = 1) -> "Tensor":
+        """self -= alpha * other, in place."""
+        return self._in_place(ops.Sub, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: ArrayLike) -> "Tensor":
+        """self *= other, in place."""
+        return self._in_place(ops.Mul, other)
+
+    def div_(self, other: ArrayLike) -> "Tensor":
+        """self /= other, in place."""
+        return self._in_place(ops.Div, other)
+
+    def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
+        """Clamp to [min, max] in place."""
+        if min is None and max is None:
+            raise ValueError("clamp_() needs at least one of min and max")
+        return self._in_place(ops.Clip, lo=min, hi=max)
+
+    def zero_(self) -> "Tensor":
+        """Set every element to 0, in place."""
+        return self.fill_(0)
+
+    def fill_(self, value: ArrayLike) -> "Tensor":
+        """Set every element to ``value`` (a number or a one-element tensor), in place."""
+        return self._in_place(ops.Fill, _as_tensor(value, like=self))
+
+    def copy_(self, src: ArrayLike) -> "Tensor":
+        """Copy ``src`` (broadcast to this tensor's shape) into this tensor, in place."""
+        return self._in_place(ops.Fill, _as_tensor(src, like=self))
+
+    def __setitem__(self, index: Any, value: ArrayLike) -> None:
+        self._in_place(ops.SetItem, _as_tensor(value, like=self), index=_raw_index(index))
+
+    def _in_place(self, op: type, *operands: Any, **attributes: Any) -> "Tensor":
+        """Write ``op(self, *operands)`` into this tensor's own array.
+
+        Outside ``no_grad()`` a change that a gradient depends on is recorded: this tensor's
+        old value (a copy, as the graph saw it) becomes the op's input, and the op becomes
+        this tensor's ``grad_fn`` -- what PyTorch does.
+        """
+        operands = tuple(_as_tensor(o, like=self) for o in operands)
+        recording = engine.is_grad_enabled() and (
+            self.requires_grad or any(o.requires_grad for o in operands))
+        if recording and self.grad_fn is None and self.requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation: "
+                f"an in-place change of this {tuple(self.shape)} tensor would lose the value "
+                "its gradient is taken at. Do it under tg.no_grad() (as optimizers do), or "
+                "out of place (x = x + 1).")
+        before = Tensor._from_op(self.data.copy() if recording else self.data, self.grad_fn)
+        with engine.set_grad_enabled(recording):
+            try:
+                result = op.apply(before, *operands, **attributes)
+            except ValueError as err:
+                raise _shape_error(err, op, (before,) + operands) from None
+        if result.shape != self.shape:
+            raise ValueError(f"in-place operation on a tensor of shape {self.shape} would give "
+                             f"shape {result.shape}; broadcasting may not change the shape of "
+                             "the tensor changed in place")
+        counter = engine.version_counter(self)  # NOTE: before the new grad_fn, see there
+        np.copyto(self.data, result.data, casting="unsafe")
+        counter.value += 1
+        if recording:
+            self.grad_fn, self.requires_grad = result.grad_fn, True
+        return self
+
+    # NumPy's functions on tensors run as ops, so backward rules written with them also work
+    # on Tensors (see ops/primitives.py); ``arr + x`` dispatches here too.
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any,
+                        **kwargs: Any) -> Any:
+        implementation = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+        if implementation is None:
+            return NotImplemented
+        return implementation(*inputs)
+
+    def __array_function__(self, func: Any, types: tuple, args: tuple, kwargs: dict) -> Any:
+        implementation = _FUNCTIONS.get(func)
+        if implementation is None:  # not an op: compute on the arrays, giving an array
+            return func(*_arrays_of(args), **_arrays_of(kwargs))
+        return implementation(*args, **kwargs)
+
+
+def output_gradient(output: Tensor, gradient: Optional[ArrayLike], what: str) -> Any:
+    """The gradient a backward pass starts from at ``output``, after checking it can start:
+    1 for a one-element output when ``gradient`` is None, else ``gradient`` checked against the
+    output's shape. A Tensor gradient stays a Tensor (a recorded backward may differentiate
+    through it)."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            f"{what} called on a tensor that does not require grad: no input of the "
+            "computation had requires_grad=True (or it ran under no_grad()). Create the inputs "
+            "with Tensor(..., requires_grad=True) or call .requires_grad_() on them first.")
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs: {what} without a "
+                f"gradient needs a one-element output, got shape {output.shape}. Reduce it first "
+                "(e.g. out.sum().backward()) or pass gradient= with the output's shape.")
+        return np.ones_like(output.data)
+    if isinstance(gradient, Tensor):
+        if gradient.dtype != output.dtype:
+            gradient = gradient.astype(output.dtype)
+    else:
+        gradient = np.asarray(gradient, dtype=output.data.dtype)
+    if gradient.shape != output.shape:
+        raise RuntimeError(f"{what} got a gradient of shape {gradient.shape} for an output of "
+                           f"shape {output.shape}; they must match.")
+    return gradient
+
+
+def tensor_tuple(values: Any, name: str, what: str) -> tuple:
+    """``values`` (a tensor or a sequence of tensors) as a non-empty tuple of tensors."""
+    values = (values,) if isinstance(values, Tensor) else tuple(values)
+    if not values:
+        raise RuntimeError(f"{what}: {name} must be a non-empty sequence of tensors")
+    for v in values:
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{what}: {name} must be tensors, got {type(v).__name__}")
+    return values
+
 
 def _axis_index(axis: int, ndim: int, what: str) -> int:
     """``axis`` as a non-negative index, or a clear error when a tensor has no such axis."""
@@ -418,6 +596,27 @@ def check_float_tensor(x: Any, what: str) -> None:
     if x.data.dtype.kind != "f":
         raise TypeError(f"{what} needs a floating-point tensor, got dtype {x.dtype}; convert "
                         "it first, e.g. x.float()")
+
+
+def _shape_error(err: ValueError, op: type, operands: tuple) -> ValueError:
+    """NumPy's broadcasting error from ``op`` in the user's terms (other errors unchanged)."""
+    if "broadcast" not in str(err):
+        return err
+    return ValueError(
+        f"{op.__name__}: shapes {' and '.join(str(t.shape) for t in operands)} cannot be "
+        "broadcast together (NumPy rules: trailing dimensions must be equal or 1). "
+        "Reshape one operand, e.g. with .reshape() or .unsqueeze().")
+
+
+def _arrays_of(value: Any) -> Any:
+    """``value`` with every Tensor inside (lists, tuples, dicts) replaced by its array."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_arrays_of(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _arrays_of(v) for k, v in value.items()}
+    return value
 
 
 def _raw(x: Any) -> Any:
@@ -471,12 +670,7 @@ def _binary(op: type, a: Any, b: Any) -> Tensor:
     try:
         return op.apply(a, b)
     except ValueError as err:
-        if "broadcast" not in str(err):
-            raise
-        raise ValueError(
-            f"{op.__name__}: shapes {a.shape} and {b.shape} cannot be broadcast together "
-            "(NumPy rules: trailing dimensions must be equal or 1). Reshape one operand, "
-            "e.g. with .reshape() or .unsqueeze().") from None
+        raise _shape_error(err, op, (a, b)) from None
 
 
 def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Optional[Any] = None) -> Tensor:
@@ -562,3 +756,54 @@ def _tensor_list(tensors: Iterable[Any], what: str) -> list:
     if first is None:
         return [Tensor(t) for t in tensors]
     return [_as_tensor(t, like=first) for t in tensors]
+
+
+def _constant(function: Any) -> Any:
+    """A NumPy function that is not differentiated (comparisons, sign), applied to the arrays
+    and returned as a constant tensor."""
+    def constant(*args: Any) -> Tensor:
+        return Tensor._from_op(np.asarray(function(*_arrays_of(args))), None)
+    return constant
+
+
+def _broadcast_to(x: ArrayLike, shape: Any) -> Tensor:
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    return x.expand(shape) if isinstance(x, Tensor) else Tensor._from_op(
+        np.broadcast_to(x, shape), None)
+
+
+def _expand_dims(x: Tensor, axis: Any) -> Tensor:
+    return x.reshape(np.expand_dims(np.empty(x.shape, dtype=bool), axis).shape)
+
+
+_UFUNCS = {
+    np.add: lambda a, b: _binary(ops.Add, a, b),
+    np.subtract: lambda a, b: _binary(ops.Sub, a, b),
+    np.multiply: lambda a, b: _binary(ops.Mul, a, b),
+    np.true_divide: lambda a, b: _binary(ops.Div, a, b),
+    np.power: lambda a, b: _binary(ops.Pow, a, b),
+    np.matmul: lambda a, b: _binary(ops.MatMul, a, b),
+    np.maximum: lambda a, b: _binary(ops.Maximum, a, b),
+    np.minimum: lambda a, b: _binary(ops.Minimum, a, b),
+    np.negative: lambda x: -x,
+    np.exp: lambda x: x.exp(),
+    np.log: lambda x: x.log(),
+    np.sqrt: lambda x: x.sqrt(),
+    np.tanh: lambda x: x.tanh(),
+    np.absolute: lambda x: x.abs(),
+}
+_UFUNCS.update({ufunc: _constant(ufunc) for ufunc in (
+    np.sign, np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+    np.logical_and, np.logical_or, np.logical_not, np.bitwise_and, np.bitwise_or, np.invert,
+    np.isfinite, np.isnan, np.isinf)})
+
+_FUNCTIONS = {
+    np.where: lambda condition, a, b: where(condition, a, b),
+    np.broadcast_to: _broadcast_to,
+    np.expand_dims: _expand_dims,
+    np.swapaxes: lambda x, axis0, axis1: x.swapaxes(axis0, axis1),
+    np.zeros_like: lambda x, dtype=None: Tensor._from_op(np.zeros(x.shape, dtype or x.dtype),
+                                                         None),
+    np.ones_like: lambda x, dtype=None: Tensor._from_op(np.ones(x.shape, dtype or x.dtype),
+                                                        None),
+}

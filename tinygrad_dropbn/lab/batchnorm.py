@@ -10,11 +10,11 @@ import numpy as np
 import tinygrad_dropbn as tg
 import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import data, nn
-from tinygrad_dropbn.cli_train import evaluate
 from tinygrad_dropbn.models import mlp
+from tinygrad_dropbn.training import evaluate, fit
 
+from .datasets import in_raw_units
 from .report import Z_BOUND, Check, ExperimentResult, finish, markdown_table, new_figure, sizes
-from .training import fit, in_raw_units
 
 ModelFactory = Callable[[str, bool], nn.Module]
 

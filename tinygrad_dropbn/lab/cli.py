@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..cli import main as command_main, seed
-from ..cli_train import CLIError
+from ..cli_common import PROG, CLIError, Parser, run_command, seed
 from .report import ExperimentResult
 from .runner import EXPERIMENTS, run_all, run_experiment
 
@@ -84,4 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python -m tinygrad_dropbn.lab ARGS``: the same as ``tinygrad-dropbn lab ARGS``."""
-    return command_main(["lab", *(sys.argv[1:] if argv is None else argv)])
+    # The same parser pieces as the main command's, holding only `lab`: usage, errors and exit
+    # statuses are then exactly those of `tinygrad-dropbn lab`.
+    parser = Parser(prog=PROG)
+    register(parser.add_subparsers(dest="command"))
+    return run_command(parser, ["lab", *(sys.argv[1:] if argv is None else argv)])

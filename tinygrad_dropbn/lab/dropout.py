@@ -17,9 +17,9 @@ import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import data, nn
 from tinygrad_dropbn.models import mlp
 from tinygrad_dropbn.random import generator
+from tinygrad_dropbn.training import fit
 
 from .report import Z_BOUND, Check, ExperimentResult, finish, markdown_table, new_figure, sizes
-from .training import fit
 
 DropoutFn = Callable[..., tg.Tensor]
 

@@ -10,9 +10,10 @@ import numpy as np
 import tinygrad_dropbn as tg
 from tinygrad_dropbn import data, nn
 from tinygrad_dropbn.models import mlp
+from tinygrad_dropbn.training import fit
 
+from .datasets import in_raw_units
 from .report import Z_BOUND, Check, ExperimentResult, finish, markdown_table, new_figure, sizes
-from .training import fit, in_raw_units
 
 SATURATED = 4.0
 """A sigmoid input with ``|z| > 4`` has derivative below 0.018, under 7% of its peak 1/4."""

@@ -13,13 +13,29 @@ the same on every run. ``training`` is data on each module, switched for a whole
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional
 
 import numpy as np
 
-from ..engine import enter_module_scope, exit_module_scope
 from ..serialization import to_numpy
 from ..tensor import ArrayLike, Tensor
+
+
+class _Calls(threading.local):
+    """The modules whose ``forward`` is running, per thread, outermost first."""
+
+    def __init__(self) -> None:
+        self.modules: list = []
+
+
+_calls = _Calls()
+
+
+def module_scope() -> tuple:
+    """The modules whose ``forward`` is running in this thread, outermost first: what the
+    graph drawing tags each recorded op with, to group ops by layer."""
+    return tuple(_calls.modules)
 
 
 class Parameter(Tensor):
@@ -77,8 +93,8 @@ class Module:
     """Base class of every layer and model.
 
     Subclasses call ``super().__init__()``, assign their parameters, buffers and submodules as
-    attributes, and define ``forward``. Calling the module runs ``forward`` and tags every op it
-    records with the module, so drawn graphs group ops by layer.
+    attributes, and define ``forward``. Calling the module runs ``forward``; while it runs, the
+    module is on :func:`module_scope`, so drawn graphs can group ops by layer.
 
     Example:
         >>> import tinygrad_dropbn as tg
@@ -112,11 +128,12 @@ class Module:
             f"{type(self).__name__} has no forward(); define forward(self, ...) in the subclass")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        outer = enter_module_scope(self)
+        running = _calls.modules
+        running.append(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            exit_module_scope(outer)
+            running.pop()
 
     # ------------------------------------------------------------------------ registration
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:

@@ -1,8 +1,14 @@
 """The primitive ops: each one's forward and backward, side by side.
 
-Every ``forward`` takes and returns NumPy arrays. Every ``backward(grad)`` receives the gradient
-of the op's output and returns the gradient of each input, in input order, as if no input had
-been broadcast: the engine sums each gradient back to its input's shape.
+Every ``forward`` takes and returns NumPy arrays, and saves what its backward needs.
+Every ``backward(grad, *saved)`` receives the gradient of the op's output and returns the
+gradient of each input, in input order, as if no input had been broadcast: the engine sums
+each gradient back to its input's shape.
+
+The backward rules use only operators, methods that arrays and Tensors share (``.sum``,
+``.reshape``, ...) and NumPy functions that Tensor implements (``np.exp``, ``np.where``,
+``np.broadcast_to``, ...). So each rule also runs on Tensors, which is how
+``create_graph=True`` records the backward pass and gets gradients of gradients.
 """
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .engine import Function
+from ..engine import Function
 
 Axis = Optional[Any]  # None, an int, or a tuple of ints
 
@@ -28,9 +34,10 @@ def _normalize_axis(axis: Axis, ndim: int) -> tuple:
     return tuple(sorted(normalized))
 
 
-def _expand_reduced(grad: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
-    """Reinsert the axes a reduction removed so ``grad`` broadcasts against its input."""
-    return grad if keepdims else np.expand_dims(grad, axes)
+def _kept_shape(shape: tuple, axes: tuple) -> tuple:
+    """``shape`` with every reduced axis kept at size 1, so a reduction's gradient (or output)
+    reshaped to it broadcasts against the input."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 class Add(Function):
@@ -57,26 +64,26 @@ class Mul(Function):
     """out = a * b;  da = grad * b, db = grad * a."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a * b
 
-    def backward(self, grad: np.ndarray) -> tuple:
+    def backward(self, grad: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
         needs_a, needs_b = self.needs_input_grad
-        return (grad * self.b if needs_a else None), (grad * self.a if needs_b else None)
+        return (grad * b if needs_a else None), (grad * a if needs_b else None)
 
 
 class Div(Function):
     """out = a / b;  da = grad / b, db = -grad * a / b**2 = -grad * out / b."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        self.b = b
-        self.out = a / b
-        return self.out
+        out = a / b
+        self.save_for_backward(b, out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> tuple:
+    def backward(self, grad: np.ndarray, b: np.ndarray, out: np.ndarray) -> tuple:
         needs_a, needs_b = self.needs_input_grad
-        grad_a = grad / self.b
-        return (grad_a if needs_a else None), (-grad_a * self.out if needs_b else None)
+        grad_a = grad / b
+        return (grad_a if needs_a else None), (-grad_a * out if needs_b else None)
 
 
 class Neg(Function):
@@ -90,92 +97,82 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """out = x ** exponent (a constant);  dx = grad * exponent * x ** (exponent - 1).
+    """out = a ** b;  da = grad * b * a ** (b - 1),  db = grad * out * log(a).
 
-    NOTE: ``x ** 0`` is the constant 1, so its gradient is 0 everywhere -- including at x = 0,
-    where the formula would give 0 * inf = NaN.
-    """
-
-    def forward(self, x: np.ndarray, exponent: float) -> np.ndarray:
-        self.x, self.exponent = x, exponent
-        return x ** exponent
-
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        if self.exponent == 0:
-            return np.zeros_like(grad)
-        return grad * self.exponent * self.x ** (self.exponent - 1)
-
-    @property
-    def name(self) -> str:
-        return f"Pow ** {self.exponent:g}"
-
-
-class Power(Function):
-    """out = a ** b, both tensors;  da = grad * b * a ** (b - 1), db = grad * out * log(a).
-
+    ``x ** 2`` passes the exponent as a constant, so only ``da`` is computed.
     NOTE: as in PyTorch, da is 0 where b == 0 (a ** 0 is constant) and db is 0 where a == 0 and
-    b >= 0, the points where the formulas would give 0 * inf = NaN.
+    b >= 0: the points where the formulas would give 0 * inf = NaN.
     """
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        self.a, self.b = a, b
-        self.out = a ** b
-        return self.out
+        out = a ** b
+        self.save_for_backward(a, b, out)
+        self.exponent = b.item() if b.ndim == 0 else None
+        return out
 
-    def backward(self, grad: np.ndarray) -> tuple:
+    def backward(self, grad: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 out: np.ndarray) -> tuple:
         needs_a, needs_b = self.needs_input_grad
-        a, b = self.a, self.b
         grad_a = grad_b = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if needs_a:
-                grad_a = np.where(b == 0, 0, grad * b * a ** (b - 1))
+                grad_a = grad * b * a ** (b - 1)
+                if self.exponent is None or self.exponent == 0:
+                    grad_a = np.where(b == 0, 0, grad_a)
             if needs_b:
-                grad_b = np.where((a == 0) & (b >= 0), 0, grad * self.out * np.log(a))
+                grad_b = np.where((a == 0) & (b >= 0), 0, grad * out * np.log(a))
         return grad_a, grad_b
+
+    @property
+    def name(self) -> str:
+        return "Pow" if self.exponent is None else f"Pow ** {self.exponent:g}"
 
 
 class Exp(Function):
     """out = exp(x);  dx = grad * out."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = np.exp(x)
-        return self.out
+        out = np.exp(x)
+        self.save_for_backward(out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * self.out
+    def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return grad * out
 
 
 class Log(Function):
     """out = log(x);  dx = grad / x."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
+        self.save_for_backward(x)
         return np.log(x)
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad / self.x
+    def backward(self, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return grad / x
 
 
 class Sqrt(Function):
     """out = sqrt(x);  dx = grad / (2 * out)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = np.sqrt(x)
-        return self.out
+        out = np.sqrt(x)
+        self.save_for_backward(out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad / (2 * self.out)
+    def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return grad / (2 * out)
 
 
 class ReLU(Function):
     """out = max(x, 0);  dx = grad * (x > 0)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = np.maximum(x, 0)
-        return self.out
+        out = np.maximum(x, 0)
+        self.save_for_backward(out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * (self.out > 0)
+    def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return grad * (out > 0)
 
 
 class LeakyReLU(Function):
@@ -187,7 +184,7 @@ class LeakyReLU(Function):
         return np.where(self.positive, x, x * x.dtype.type(negative_slope))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return np.where(self.positive, grad, grad * grad.dtype.type(self.negative_slope))
+        return np.where(self.positive, grad, grad * self.negative_slope)
 
 
 class Sigmoid(Function):
@@ -199,33 +196,35 @@ class Sigmoid(Function):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         e = np.exp(-np.abs(x))
-        self.out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return self.out
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save_for_backward(out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * self.out * (1 - self.out)
+    def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return grad * out * (1 - out)
 
 
 class Tanh(Function):
     """out = tanh(x);  dx = grad * (1 - out ** 2)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = np.tanh(x)
-        return self.out
+        out = np.tanh(x)
+        self.save_for_backward(out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * (1 - self.out * self.out)
+    def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return grad * (1 - out * out)
 
 
 class Abs(Function):
     """out = |x|;  dx = grad * sign(x) (0 at x = 0, as in PyTorch)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
+        self.sign = np.sign(x)
         return np.abs(x)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * np.sign(self.x)
+        return grad * self.sign
 
 
 class Clip(Function):
@@ -248,13 +247,12 @@ class Maximum(Function):
     """out = max(a, b);  the larger input takes the gradient, ties split it in half (as PyTorch)."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        self.a, self.b = a, b
-        return np.maximum(a, b)
+        out = np.maximum(a, b)
+        self.share_a = ((a > b) + 0.5 * (a == b)).astype(out.dtype)
+        return out
 
     def backward(self, grad: np.ndarray) -> tuple:
-        share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
-        share_a = share_a.astype(grad.dtype)
-        return grad * share_a, grad * (1 - share_a)
+        return grad * self.share_a, grad * (1 - self.share_a)
 
 
 class Minimum(Maximum):
@@ -263,6 +261,43 @@ class Minimum(Maximum):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         # NOTE: Maximum's backward on (-a, -b) is exactly min's: the two sign flips cancel.
         return -super().forward(-a, -b)
+
+
+class Clone(Function):
+    """out = a copy of x;  dx = grad."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x.copy()
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad
+
+
+class Fill(Function):
+    """out = value broadcast to x's shape (``fill_``, ``copy_``);  dx = 0 (x's values are
+    gone), dvalue = grad, summed back to value's shape by the engine."""
+
+    def forward(self, x: np.ndarray, value: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(value, x.shape).astype(x.dtype)
+
+    def backward(self, grad: np.ndarray) -> tuple:
+        return None, grad
+
+
+class SetItem(Function):
+    """out = x with ``out[index] = value`` (``x[index] = value``);
+    dx = grad, 0 at ``index``;  dvalue = grad[index]."""
+
+    def forward(self, x: np.ndarray, value: np.ndarray, index: Any) -> np.ndarray:
+        self.index = index
+        self.written = np.zeros(x.shape, dtype=bool)
+        self.written[index] = True
+        out = x.copy()
+        out[index] = value
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple:
+        return np.where(self.written, 0, grad), grad[self.index]
 
 
 class Cast(Function):
@@ -280,26 +315,27 @@ class Sum(Function):
     """out = sum of x over ``axis``;  dx = grad broadcast back over the summed axes."""
 
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        self.input_shape = x.shape
-        self.axes, self.keepdims = _normalize_axis(axis, x.ndim), keepdims
+        self.input_shape, self.axes = x.shape, _normalize_axis(axis, x.ndim)
+        self.keepdims = keepdims
         return np.asarray(x.sum(axis=self.axes, keepdims=keepdims))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(_expand_reduced(grad, self.axes, self.keepdims), self.input_shape)
+        kept = grad.reshape(_kept_shape(self.input_shape, self.axes))
+        return np.broadcast_to(kept, self.input_shape)
 
 
 class Mean(Function):
     """out = mean of x over ``axis`` (n elements each);  dx = grad / n broadcast back."""
 
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        self.input_shape = x.shape
-        self.axes, self.keepdims = _normalize_axis(axis, x.ndim), keepdims
+        self.input_shape, self.axes = x.shape, _normalize_axis(axis, x.ndim)
+        self.keepdims = keepdims
         self.count = int(np.prod([x.shape[a] for a in self.axes]))
         return np.asarray(x.mean(axis=self.axes, keepdims=keepdims))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        grad = _expand_reduced(grad, self.axes, self.keepdims) / grad.dtype.type(self.count)
-        return np.broadcast_to(grad, self.input_shape)
+        kept = grad.reshape(_kept_shape(self.input_shape, self.axes)) / self.count
+        return np.broadcast_to(kept, self.input_shape)
 
 
 class Var(Function):
@@ -310,16 +346,17 @@ class Var(Function):
 
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False,
                 ddof: int = 1) -> np.ndarray:
-        self.axes, self.keepdims = _normalize_axis(axis, x.ndim), keepdims
-        count = int(np.prod([x.shape[a] for a in self.axes]))
-        self.centered = x - x.mean(axis=self.axes, keepdims=True)
-        self.divisor = x.dtype.type(count - ddof)
-        return np.asarray(
-            (self.centered ** 2).sum(axis=self.axes, keepdims=keepdims) / self.divisor)
+        self.axes = _normalize_axis(axis, x.ndim)
+        self.kept = _kept_shape(x.shape, self.axes)
+        self.divisor = int(np.prod([x.shape[a] for a in self.axes])) - ddof
+        self.save_for_backward(x)
+        centered = x - x.mean(axis=self.axes, keepdims=True)
+        return np.asarray((centered * centered).sum(axis=self.axes, keepdims=keepdims)
+                          / x.dtype.type(self.divisor))
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        grad = _expand_reduced(grad, self.axes, self.keepdims)
-        return grad * (2 / self.divisor) * self.centered
+    def backward(self, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+        centered = x - x.mean(axis=self.axes, keepdims=True)
+        return grad.reshape(self.kept) * (2 / self.divisor) * centered
 
 
 class Std(Var):
@@ -331,15 +368,15 @@ class Std(Var):
 
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False,
                 ddof: int = 1) -> np.ndarray:
-        self.out = np.sqrt(super().forward(x, axis, keepdims, ddof))
-        return self.out
+        out = np.sqrt(super().forward(x, axis, keepdims, ddof))
+        self.save_for_backward(x, out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        out = _expand_reduced(self.out, self.axes, self.keepdims)
-        grad = _expand_reduced(grad, self.axes, self.keepdims)
-        scale = np.divide(grad, self.divisor * out, out=np.zeros(out.shape, grad.dtype),
-                          where=out != 0)
-        return scale * self.centered
+    def backward(self, grad: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        out = out.reshape(self.kept)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(out == 0, 0, grad.reshape(self.kept) / (self.divisor * out))
+        return scale * (x - x.mean(axis=self.axes, keepdims=True))
 
 
 class Max(Function):
@@ -351,13 +388,12 @@ class Max(Function):
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         self.axes, self.keepdims = _normalize_axis(axis, x.ndim), keepdims
         out = x.max(axis=self.axes, keepdims=True)
-        self.winners = x == out
+        winners = x == out
+        self.share = (winners / winners.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
         return np.asarray(out if keepdims else np.squeeze(out, axis=self.axes))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        grad = _expand_reduced(grad, self.axes, self.keepdims)
-        count = self.winners.sum(axis=self.axes, keepdims=True)
-        return grad * self.winners / count.astype(grad.dtype)
+        return grad.reshape(_kept_shape(self.share.shape, self.axes)) * self.share
 
 
 class Min(Max):
@@ -378,6 +414,17 @@ class Reshape(Function):
         return grad.reshape(self.input_shape)
 
 
+class Expand(Function):
+    """out = x broadcast to ``shape`` (a read-only view);  dx = grad, which the engine sums
+    back over the broadcast axes like any broadcast input's gradient."""
+
+    def forward(self, x: np.ndarray, shape: tuple) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad
+
+
 class Transpose(Function):
     """out = x with its axes permuted;  dx = grad with the inverse permutation."""
 
@@ -386,7 +433,7 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad.transpose(np.argsort(self.axes))
+        return grad.transpose(tuple(np.argsort(self.axes).tolist()))
 
 
 class GetItem(Function):
@@ -397,13 +444,31 @@ class GetItem(Function):
         return np.array(x[index], copy=True)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        dx = np.zeros(self.input_shape, dtype=grad.dtype)
-        if _is_basic_index(self.index):
-            dx[self.index] = grad  # ints and slices select each element at most once
+        # NOTE: the gradient of indexing is an op of its own (whose gradient is indexing
+        # again), so recording the backward pass (grad a Tensor) records it as one.
+        if isinstance(grad, (np.ndarray, np.generic)):
+            return Scatter().forward(grad, self.index, self.input_shape)
+        return Scatter.apply(grad, index=self.index, shape=self.input_shape)
+
+
+class Scatter(Function):
+    """out = zeros(shape) with x added at ``index`` (repeated indices add up);  dx = grad[index].
+
+    The backward of :class:`GetItem`.
+    """
+
+    def forward(self, x: np.ndarray, index: Any, shape: tuple) -> np.ndarray:
+        self.index = index
+        out = np.zeros(shape, dtype=x.dtype)
+        if _is_basic_index(index):
+            out[index] = x  # ints and slices select each element at most once
         else:
-            # NOTE: np.add.at, unlike dx[index] += grad, adds once per occurrence of an index.
-            np.add.at(dx, self.index, grad)
-        return dx
+            # NOTE: np.add.at, unlike out[index] += x, adds once per occurrence of an index.
+            np.add.at(out, index, x)
+        return out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad[self.index]
 
 
 def _is_basic_index(index: Any) -> bool:
@@ -417,12 +482,14 @@ class Concatenate(Function):
     """out = the inputs joined along ``axis``;  each input's gradient is its slice of grad."""
 
     def forward(self, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
-        self.axis = axis
-        self.boundaries = np.cumsum([x.shape[axis] for x in xs])[:-1]
-        return np.concatenate(xs, axis=axis)
+        out = np.concatenate(xs, axis=axis)
+        before = (slice(None),) * (axis % out.ndim)
+        ends = np.cumsum([x.shape[axis] for x in xs]).tolist()
+        self.pieces = [before + (slice(end - x.shape[axis], end),) for x, end in zip(xs, ends)]
+        return out
 
     def backward(self, grad: np.ndarray) -> tuple:
-        return tuple(np.split(grad, self.boundaries, axis=self.axis))
+        return tuple(grad[piece] for piece in self.pieces)
 
 
 class Stack(Function):
@@ -434,7 +501,8 @@ class Stack(Function):
         return out
 
     def backward(self, grad: np.ndarray) -> tuple:
-        return tuple(np.moveaxis(grad, self.axis, 0))
+        before = (slice(None),) * self.axis
+        return tuple(grad[before + (i,)] for i in range(grad.shape[self.axis]))
 
 
 class Where(Function):
@@ -445,11 +513,10 @@ class Where(Function):
         return np.where(self.condition, a, b)
 
     def backward(self, grad: np.ndarray) -> tuple:
-        zero = np.zeros((), dtype=grad.dtype)
         _, needs_a, needs_b = self.needs_input_grad
         return (None,
-                np.where(self.condition, grad, zero) if needs_a else None,
-                np.where(self.condition, zero, grad) if needs_b else None)
+                np.where(self.condition, grad, 0) if needs_a else None,
+                np.where(self.condition, 0, grad) if needs_b else None)
 
 
 class MatMul(Function):
@@ -469,11 +536,11 @@ class MatMul(Function):
                 f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of the right operand "
                 f"({b.shape[-2 if b.ndim > 1 else 0]}). Transpose one of them (x.T) or fix "
                 "the layer sizes.")
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a @ b
 
-    def backward(self, grad: np.ndarray) -> tuple:
-        a, b = self.a, self.b
+    def backward(self, grad: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
+        operand_a, operand_b = a, b
         # NumPy multiplies a 1-D right operand as a column (k, 1) and a 1-D left operand as a
         # row (1, k), then drops that axis from the result: put it back on grad first.
         if b.ndim == 1:
@@ -481,12 +548,12 @@ class MatMul(Function):
         if a.ndim == 1:
             a, grad = a[None, :], np.expand_dims(grad, -2)
         needs_a, needs_b = self.needs_input_grad
-        grad_a = _lowered(grad @ np.swapaxes(b, -1, -2), self.a) if needs_a else None
-        grad_b = _lowered(np.swapaxes(a, -1, -2) @ grad, self.b) if needs_b else None
+        grad_a = _lowered(grad @ b.swapaxes(-1, -2), operand_a) if needs_a else None
+        grad_b = _lowered(a.swapaxes(-1, -2) @ grad, operand_b) if needs_b else None
         return grad_a, grad_b
 
 
-def _lowered(grad: np.ndarray, operand: np.ndarray) -> np.ndarray:
+def _lowered(grad: Any, operand: Any) -> Any:
     """A matmul gradient computed for a lifted 1-D ``operand``, summed back to its shape.
 
     Gradients of operands with two or more axes keep their batch axes: the engine sums them
@@ -505,14 +572,16 @@ class LogSumExp(Function):
         self.axes, self.keepdims = _normalize_axis(axis, x.ndim), keepdims
         shift = x.max(axis=self.axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)
-        exp = np.exp(x - shift)
-        total = exp.sum(axis=self.axes, keepdims=True)
-        self.softmax = exp / total
-        out = np.log(total) + shift
+        out = np.log(np.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
+        self.save_for_backward(x)
         return np.asarray(out if keepdims else np.squeeze(out, axis=self.axes))
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return _expand_reduced(grad, self.axes, self.keepdims) * self.softmax
+    def backward(self, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+        # NOTE: softmax from x shifted by its max, not exp(x - out): in float32, x - out loses
+        # the digits that matter once x is in the thousands.
+        exp = np.exp(x - x.max(axis=self.axes, keepdims=True))
+        softmax = exp / exp.sum(axis=self.axes, keepdims=True)
+        return grad.reshape(_kept_shape(x.shape, self.axes)) * softmax
 
 
 class Softmax(Function):
@@ -522,11 +591,11 @@ class Softmax(Function):
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.axis = axis
         exp = np.exp(x - x.max(axis=axis, keepdims=True))
-        self.out = exp / exp.sum(axis=axis, keepdims=True)
-        return self.out
+        out = exp / exp.sum(axis=axis, keepdims=True)
+        self.save_for_backward(out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        out = self.out
+    def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
         return out * (grad - (grad * out).sum(axis=self.axis, keepdims=True))
 
 
@@ -536,11 +605,10 @@ class LogSoftmax(Function):
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.axis = axis
         shifted = x - x.max(axis=axis, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=axis, keepdims=True)
-        self.softmax = exp / total
-        return shifted - np.log(total)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        self.save_for_backward(out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad - self.softmax * grad.sum(axis=self.axis, keepdims=True)
+    def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return grad - np.exp(out) * grad.sum(axis=self.axis, keepdims=True)  # exp(out): softmax
 
