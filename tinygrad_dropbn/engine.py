@@ -25,12 +25,13 @@ from __future__ import annotations
 import contextlib
 import operator
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .tensor import Tensor
+# NOTE: "Tensor" in annotations names tinygrad_dropbn.tensor.Tensor, which is built on this
+# module; the engine only ever reaches tensors through the ones it is given.
+Tensor = Any
 
 #: Called as ``hook(fn, out)`` each time :meth:`Function.apply` records an op.
 record_hooks: list[Callable[["Function", "Tensor"], None]] = []
@@ -118,7 +119,6 @@ UNCHANGED = _Version()
 
 # NOTE: attrgetter and map run in C: these are on the path of every recorded op.
 _data = operator.attrgetter("data")
-_producer = operator.attrgetter("grad_fn")
 _version_of = operator.attrgetter("_version_counter.value")
 _requires_grad = operator.attrgetter("requires_grad")
 
@@ -179,23 +179,19 @@ class Function:
         """Run the op on tensors, recording it in the graph when a gradient will be needed:
         grad mode is on and some input requires a gradient."""
         fn = cls()
-        result = fn.forward(*map(_data, inputs), **attributes)
         # NOTE: the engine makes tensors through an input's constructor, so that it never has
         # to import tensor.py (which imports the engine).
         make_tensor = inputs[0]._from_op
-        if not _grad_mode.enabled:
-            return make_tensor(result, None)
-        for t in inputs:
-            if t.requires_grad:
-                break
-        else:
-            return make_tensor(result, None)
+        if not (_grad_mode.enabled and any(map(_requires_grad, inputs))):
+            return make_tensor(fn.forward(*map(_data, inputs), **attributes), None)
+        fn.inputs = inputs  # before forward, which may read needs_input_grad
+        result = fn.forward(*map(_data, inputs), **attributes)
         out = make_tensor(result, fn)
-        fn.inputs = inputs
         # NOTE: the producers as they are now: an in-place op may later give an input a new
         # grad_fn, but this op read the value from before.
-        fn.parents = tuple(map(_producer, inputs))
+        fn.parents = tuple([t.grad_fn for t in inputs])
         if fn.saved:
+            fn._check_saved(result)
             for t in inputs:  # versions now, to tell at backward time if one changed in place
                 if t._version_counter is not UNCHANGED:
                     fn.input_versions = tuple(map(_version_of, inputs))
@@ -205,12 +201,23 @@ class Function:
                 hook(fn, out)
         return out
 
+    def _check_saved(self, result: Any) -> None:
+        """Raise unless every saved array is an input's or the output (``result``)."""
+        for array in self.saved:
+            if array is not result and not any(array is t.data for t in self.inputs):
+                raise TypeError(
+                    f"{self.name}.forward saved an array that is neither one of its inputs nor "
+                    "its output; save_for_backward() keeps inputs and outputs only. Keep other "
+                    "values as attributes, e.g. self.mask = mask.")
+
     def saved_values(self, as_tensors: bool) -> tuple:
         """What ``forward`` saved, checked against in-place changes since: the arrays, or (to
         record the backward pass) the input tensors and the output they belong to."""
-        input_versions = self.input_versions or (0,) * len(self.inputs)
-        if (not as_tensors and not self.output_version.value
-                and tuple(map(_version_of, self.inputs)) == input_versions):
+        input_versions = self.input_versions
+        versions = tuple(map(_version_of, self.inputs))
+        if input_versions is None:
+            input_versions = (0,) * len(versions)
+        if not as_tensors and versions == input_versions and not self.output_version.value:
             return self.saved  # nothing changed in place: the common case, checked at once
         values = []
         for array in self.saved:
@@ -247,7 +254,8 @@ class Function:
             if type(attributes[name]) is np.ndarray:
                 del attributes[name]
         self.saved = ()
-        self.inputs = tuple(map(_trainable_leaf_or_none, self.inputs))
+        self.inputs = tuple([t if t.grad_fn is None and t.requires_grad else None
+                             for t in self.inputs])
         self.released = True
 
     @property
@@ -262,10 +270,6 @@ class Function:
 # What release() keeps without looking: the graph's structure.
 _STRUCTURE = frozenset({"inputs", "parents", "saved", "input_versions", "output_version",
                         "released"})
-
-
-def _trainable_leaf_or_none(t: "Tensor") -> Optional["Tensor"]:
-    return t if t.grad_fn is None and t.requires_grad else None
 
 
 def unbroadcast(grad: Any, shape: tuple) -> Any:
