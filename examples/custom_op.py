@@ -12,13 +12,14 @@ class Softplus(Function):
     """out = log(1 + exp(x));  dx = grad * sigmoid(x)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x  # saved for backward; the engine drops it after the backward pass
         # NOTE: logaddexp(0, x) = log(exp(0) + exp(x)), computed without overflow.
-        return np.logaddexp(0, x)
+        out = np.logaddexp(0, x)
+        self.save_for_backward(out)  # the engine hands it back to backward, then drops it
+        return out
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        sigmoid = np.exp(-np.logaddexp(0, -self.x))  # 1 / (1 + exp(-x)), without overflow
-        return grad * sigmoid
+    def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+        # sigmoid(x) = 1 - exp(-out), since exp(-out) = 1 / (1 + exp(x)); never overflows
+        return grad * (1 - np.exp(-out))
 
 
 def softplus(x: Tensor) -> Tensor:
@@ -29,15 +30,16 @@ class Hypot(Function):
     """out = sqrt(a**2 + b**2);  da = grad * a / out,  db = grad * b / out."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        self.a, self.b = a, b
-        self.out = np.hypot(a, b)
-        return self.out
+        out = np.hypot(a, b)
+        self.save_for_backward(a, b, out)
+        return out
 
-    def backward(self, grad: np.ndarray) -> tuple:
+    def backward(self, grad: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 out: np.ndarray) -> tuple:
         needs_a, needs_b = self.needs_input_grad
         # Shapes as if a and b were never broadcast: the engine sums each back to its input.
-        grad_a = grad * self.a / self.out if needs_a else None
-        grad_b = grad * self.b / self.out if needs_b else None
+        grad_a = grad * a / out if needs_a else None
+        grad_b = grad * b / out if needs_b else None
         return grad_a, grad_b
 
 
@@ -53,6 +55,7 @@ a = tg.Tensor(np.array([[3.0], [1.0]]), requires_grad=True)        # shape (2, 1
 b = tg.Tensor(np.array([4.0, -2.0, 0.5]), requires_grad=True)      # shape (3,)
 print("hypot:", hypot(a, b).numpy())
 assert tg.gradcheck(hypot, [a, b])
+assert tg.gradgradcheck(softplus, [x]) and tg.gradgradcheck(hypot, [a, b])
 
 out = softplus(hypot(a, b)).sum()
 out.backward()
@@ -61,7 +64,8 @@ print("d out / d a:", a.grad.numpy().ravel(), " d out / d b:", b.grad.numpy())
 
 
 class WrongHypot(Hypot):
-    def backward(self, grad: np.ndarray) -> tuple:
+    def backward(self, grad: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 out: np.ndarray) -> tuple:
         return grad, grad  # forgot the chain rule
 
 

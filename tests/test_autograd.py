@@ -239,3 +239,21 @@ def test_save_for_backward_keeps_inputs_and_outputs_only():
     with pytest.raises(TypeError, match="Sneaky.forward saved an array that is neither one of "
                                         "its inputs nor its output"):
         Sneaky.apply(leaf([1.0]))
+
+
+def test_accumulating_into_a_gradient_a_graph_saved_raises(torch):
+    x = leaf([1.0, 2.0])
+    (x * x * x).sum().backward(create_graph=True)
+    penalty = (x.grad * x.grad).sum()  # saves x.grad
+    (x * x).sum().backward()            # adds into x.grad in place
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        penalty.backward()
+
+
+def test_a_saved_input_whose_data_was_replaced_keeps_its_role():
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    y = (x * w).sum()
+    w.data = w.data.copy()  # what Module.to() does: a new array, the old values untouched
+    (gx,) = tg.autograd.grad(y, x, create_graph=True)
+    (gw,) = tg.autograd.grad(gx.sum(), w)
+    np.testing.assert_array_equal(gw.numpy(), [1.0, 1.0])

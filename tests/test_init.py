@@ -116,3 +116,63 @@ def test_zero_element_tensor_is_a_no_op():
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+INITIALISERS = [
+    lambda t: init.uniform_(t, -1, 1), lambda t: init.normal_(t), lambda t: init.constant_(t, 2),
+    init.zeros_, init.ones_, init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_,
+    init.kaiming_normal_,
+]
+IDS = ["uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
+       "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+
+
+def two_layer_loss(w1, w2, x):
+    """The second matmul saves w2 for its input's gradient, in PyTorch as here."""
+    return ((x @ w1).relu() @ w2).sum()
+
+
+@pytest.mark.parametrize("fill", INITIALISERS, ids=IDS)
+def test_initialising_between_forward_and_backward_makes_backward_raise(fill):
+    w1, w2 = init.normal_(param(3, 4)), init.normal_(param(4, 2))
+    loss = two_layer_loss(w1, w2, tg.randn(5, 3))
+    fill(w2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("fill", INITIALISERS, ids=IDS)
+def test_initialising_after_backward_is_fine(fill):
+    w1, w2 = init.normal_(param(3, 4)), init.normal_(param(4, 2))
+    x = tg.randn(5, 3)
+    two_layer_loss(w1, w2, x).backward()
+    fill(w2)
+    w1.grad = w2.grad = None
+    two_layer_loss(w1, w2, x).backward()
+    fresh = [nn.Parameter(w.data) for w in (w1, w2)]
+    two_layer_loss(*fresh, x).backward()
+    for w, f in zip((w1, w2), fresh):
+        np.testing.assert_array_equal(w.grad.data, f.grad.data)
+
+
+def test_initialising_between_forward_and_backward_raises_like_torch(torch):
+    ours = [init.normal_(param(3, 4)), init.normal_(param(4, 2))]
+    theirs = [torch.tensor(p.data, requires_grad=True) for p in ours]
+    x = tg.randn(5, 3)
+    loss, their_loss = two_layer_loss(*ours, x), two_layer_loss(*theirs, torch.from_numpy(x.data))
+    init.kaiming_uniform_(ours[1])
+    torch.nn.init.kaiming_uniform_(theirs[1])
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        their_loss.backward()
+
+
+def test_a_rejected_initialisation_counts_as_no_change():
+    w = param(2, 2)
+    version = w._version
+    with pytest.raises(ValueError):
+        init.kaiming_uniform_(w, mode="fan")
+    assert w._version == version
+    init.zeros_(w)
+    assert w._version == version + 1

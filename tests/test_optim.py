@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import tinygrad_dropbn as tg
+import tinygrad_dropbn.nn as nn
 from tinygrad_dropbn import optim
 from tinygrad_dropbn.optim.lr_scheduler import CosineAnnealingLR, StepLR
 
@@ -435,3 +436,168 @@ def test_loading_another_optimizers_state_dict_names_the_problem_and_changes_not
         sgd.load_state_dict(adam.state_dict())
     after = sgd.state_dict()
     assert after["param_groups"] == before["param_groups"] and after["state"] == {}
+
+
+class TwoLayer(nn.Module):
+    """x @ w1 -> relu -> @ w2: the second matmul saves w2 to send the gradient back to its
+    input (in PyTorch as here), so a backward pass needs the weights as they were."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self.w1 = nn.Parameter(rng.standard_normal((3, 4)).astype(np.float32))
+        self.w2 = nn.Parameter(rng.standard_normal((4, 2)).astype(np.float32))
+
+    def forward(self, x):
+        return (x @ self.w1).relu() @ self.w2
+
+
+def squared_error(model, x):
+    out = model(tg.Tensor(x))
+    return (out * out).sum()
+
+
+def torch_two_layer(torch, model):
+    return [torch.tensor(p.data, requires_grad=True) for p in model.parameters()]
+
+
+def torch_forward(torch, params, x):
+    return ((torch.from_numpy(x) @ params[0]).relu() @ params[1]).square().sum()
+
+
+OPTIMIZERS = [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1)),
+              ("Adam", dict(lr=0.1)), ("AdamW", dict(lr=0.1, amsgrad=True))]
+INPLACE = "modified by an inplace operation"
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
+def test_a_step_between_forward_and_backward_makes_backward_raise(rng, name, kwargs):
+    model = TwoLayer(rng)
+    opt = getattr(optim, name)(model.parameters(), **kwargs)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    squared_error(model, x).backward()  # gradients for the step
+    loss = squared_error(model, x)
+    opt.step()
+    with pytest.raises(RuntimeError, match=INPLACE):
+        loss.backward()
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
+def test_a_step_after_backward_is_the_normal_loop(rng, name, kwargs):
+    model = TwoLayer(rng)
+    opt = getattr(optim, name)(model.parameters(), **kwargs)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    for _ in range(3):
+        opt.zero_grad()
+        before = [p.data.copy() for p in model.parameters()]
+        loss = squared_error(model, x)
+        loss.backward()
+        opt.step()
+        assert not any(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
+
+
+def test_step_between_forward_and_backward_raises_like_torch(torch, rng):
+    model = TwoLayer(rng)
+    theirs = torch_two_layer(torch, model)
+    opt, ref = optim.SGD(model.parameters(), lr=0.1), torch.optim.SGD(theirs, lr=0.1)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    squared_error(model, x).backward()
+    torch_forward(torch, theirs, x).backward()
+    loss, their_loss = squared_error(model, x), torch_forward(torch, theirs, x)
+    opt.step()
+    ref.step()
+    with pytest.raises(RuntimeError, match=INPLACE):
+        loss.backward()
+    with pytest.raises(RuntimeError, match=INPLACE):
+        their_loss.backward()
+    # After the step, the same loop gives PyTorch's gradients.
+    opt.zero_grad()
+    ref.zero_grad()
+    squared_error(model, x).backward()
+    torch_forward(torch, theirs, x).backward()
+    for p, q in zip(model.parameters(), theirs):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_a_step_that_updates_nothing_leaves_a_pending_backward_alone(rng):
+    model = TwoLayer(rng)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    loss = squared_error(model, rng.standard_normal((5, 3)).astype(np.float32))
+    opt.step()  # no parameter has a gradient yet
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_a_rejected_step_does_not_count_as_a_change(rng, name):
+    model = TwoLayer(rng)
+    opt = getattr(optim, name)(model.parameters(), lr=0.1)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    squared_error(model, x).backward()
+    loss = squared_error(model, x)
+    model.w2.grad = tg.Tensor(np.ones(3, np.float32))  # wrong shape: the step raises first
+    with pytest.raises(ValueError, match="no parameter was updated"):
+        opt.step()
+    model.w2.grad = None
+    loss.backward()
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_zero_grad_in_place_invalidates_a_graph_that_saved_the_gradient(torch):
+    # A gradient penalty saves the gradient of backward(create_graph=True); zeroing it in
+    # place must not let the penalty's backward use the zeros (PyTorch raises too).
+    w = tg.Tensor([1.0, 2.0], requires_grad=True)
+    (w * w * w).sum().backward(create_graph=True)
+    penalty = (w.grad * w.grad).sum()
+    optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        penalty.backward()
+    theirs = torch.tensor([1.0, 2.0], requires_grad=True)
+    (theirs ** 3).sum().backward(create_graph=True)
+    their_penalty = (theirs.grad * theirs.grad).sum()
+    torch.optim.SGD([theirs], lr=0.1).zero_grad(set_to_none=False)
+    with pytest.raises(RuntimeError):
+        their_penalty.backward()
+
+
+def test_each_step_bumps_each_updated_parameter_once():
+    a, b = tg.Tensor([1.0], requires_grad=True), tg.Tensor([2.0], requires_grad=True)
+    opt = optim.Adam([a, b], weight_decay=0.1)
+    a.grad = tg.Tensor([1.0])
+    start = a._version
+    opt.step()
+    opt.step()
+    assert a._version == start + 2 and b._version == 0
+
+
+def test_a_step_between_forward_and_backward_of_linear_layers_raises_like_torch(torch):
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ref = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
+    x = tg.randn(5, 3)
+
+    def ours_loss():
+        return model(x).relu().sum()
+
+    def their_loss():
+        return theirs(torch.from_numpy(x.numpy())).relu().sum()
+
+    ours_loss().backward()
+    their_loss().backward()
+    pending, their_pending = ours_loss(), their_loss()
+    opt.step()
+    ref.step()
+    with pytest.raises(RuntimeError, match=INPLACE):
+        pending.backward()
+    with pytest.raises(RuntimeError, match=INPLACE):
+        their_pending.backward()
+    for _ in range(2):  # the usual loop: step after backward
+        opt.zero_grad()
+        ref.zero_grad()
+        ours_loss().backward()
+        their_loss().backward()
+        opt.step()
+        ref.step()
+    for p, q in zip(model.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)

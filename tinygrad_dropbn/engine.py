@@ -149,9 +149,7 @@ class Function:
     and the NumPy functions that Tensor implements (``np.exp``, ``np.where``, ...) all do.
 
     Attributes set by the engine on recorded ops:
-        inputs: the input tensors, in order. After a backward pass that does not retain the
-            graph only the trainable leaves (parameters) stay, None in place of the others, so
-            a kept output no longer keeps activations alive.
+        inputs: the input tensors, in order; empty once released (see :meth:`release`).
         parents: the op that produced each input (None for a leaf): the graph's edges.
         released: True once :meth:`release` dropped the saved arrays.
     """
@@ -191,7 +189,7 @@ class Function:
         # grad_fn, but this op read the value from before.
         fn.parents = tuple([t.grad_fn for t in inputs])
         if fn.saved:
-            fn._check_saved(result)
+            fn._find_saved(result)
             for t in inputs:  # versions now, to tell at backward time if one changed in place
                 if t._version_counter is not UNCHANGED:
                     fn.input_versions = tuple(map(_version_of, inputs))
@@ -201,43 +199,55 @@ class Function:
                 hook(fn, out)
         return out
 
-    def _check_saved(self, result: Any) -> None:
-        """Raise unless every saved array is an input's or the output (``result``)."""
+    def _find_saved(self, result: Any) -> None:
+        """Note which tensor each saved array belongs to: the index of the input it is, or -1
+        for the output (``result``). Anything else is a mistake in the op."""
+        sources = []
         for array in self.saved:
-            if array is not result and not any(array is t.data for t in self.inputs):
+            if array is result:
+                sources.append(-1)
+                continue
+            for i, t in enumerate(self.inputs):
+                if t.data is array:
+                    sources.append(i)
+                    break
+            else:
                 raise TypeError(
                     f"{self.name}.forward saved an array that is neither one of its inputs nor "
                     "its output; save_for_backward() keeps inputs and outputs only. Keep other "
                     "values as attributes, e.g. self.mask = mask.")
+        self.saved_sources = tuple(sources)
 
     def saved_values(self, as_tensors: bool) -> tuple:
         """What ``forward`` saved, checked against in-place changes since: the arrays, or (to
         record the backward pass) the input tensors and the output they belong to."""
-        input_versions = self.input_versions
-        versions = tuple(map(_version_of, self.inputs))
-        if input_versions is None:
-            input_versions = (0,) * len(versions)
-        if not as_tensors and versions == input_versions and not self.output_version.value:
+        inputs, input_versions = self.inputs, self.input_versions
+        if not as_tensors and not self.output_version.value and (
+                not any(map(_version_of, inputs)) if input_versions is None
+                else tuple(map(_version_of, inputs)) == input_versions):
             return self.saved  # nothing changed in place: the common case, checked at once
         values = []
-        for array in self.saved:
-            for t, version in zip(self.inputs, input_versions):
-                if t.data is array:
-                    source, changed = t, _version_of(t) != version
-                    break
-            else:  # not an input's: the output's (a new tensor object stands for it)
-                source, changed = None, self.output_version.value != 0
+        for array, source in zip(self.saved, self.saved_sources):
+            if source >= 0:
+                expected = 0 if input_versions is None else input_versions[source]
+                changed = _version_of(inputs[source]) != expected
+            else:
+                changed = self.output_version.value != 0
             if changed:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: [{array.dtype} of shape {tuple(np.shape(array))}], "
-                    f"{'an input' if source is not None else 'the output'} of {self.name}, was "
+                    f"{'an input' if source >= 0 else 'the output'} of {self.name}, was "
                     "changed in place after the forward pass. Make the in-place change on a "
                     "copy (x.clone()) or after backward().")
-            if as_tensors and source is None:
-                source = self.inputs[0]._from_op(array, self)
-                source._version_counter = self.output_version
-            values.append(source if as_tensors else array)
+            if not as_tensors:
+                values.append(array)
+            elif source >= 0:
+                values.append(inputs[source])
+            else:  # the output: a new tensor object stands for it in the graph
+                out = inputs[0]._from_op(array, self)
+                out._version_counter = self.output_version
+                values.append(out)
         return tuple(values)
 
     @property
@@ -246,16 +256,14 @@ class Function:
         return tuple(map(_requires_grad, self.inputs))
 
     def release(self) -> None:
-        """Drop every array kept for the backward pass, and every input but the trainable
-        leaves (None in their place): a kept output no longer keeps activations alive. The
-        graph's structure stays in ``parents``."""
+        """Drop the inputs and every array kept for the backward pass, so that a kept output
+        no longer keeps activations alive. The graph's structure stays in ``parents``, and
+        plain attributes (the op's settings) stay for drawings."""
         attributes = self.__dict__
         for name in attributes.keys() - _STRUCTURE:
             if type(attributes[name]) is np.ndarray:
                 del attributes[name]
-        self.saved = ()
-        self.inputs = tuple([t if t.grad_fn is None and t.requires_grad else None
-                             for t in self.inputs])
+        self.saved = self.inputs = ()
         self.released = True
 
     @property
@@ -268,8 +276,8 @@ class Function:
 
 
 # What release() keeps without looking: the graph's structure.
-_STRUCTURE = frozenset({"inputs", "parents", "saved", "input_versions", "output_version",
-                        "released"})
+_STRUCTURE = frozenset({"inputs", "parents", "saved", "saved_sources", "input_versions",
+                        "output_version", "released"})
 
 
 def unbroadcast(grad: Any, shape: tuple) -> Any:
@@ -458,3 +466,4 @@ def _accumulate_grad(t: "Tensor", g: Any, create_graph: bool) -> None:
         t.grad = t._from_op(np.array(g, dtype=t.data.dtype, copy=True), None)
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
+        version_counter(t.grad).value += 1  # a graph recorded from .grad may have saved it

@@ -1,7 +1,8 @@
 """Weight initialisation, in place, with PyTorch's formulas and the library's generator.
 
 Each function overwrites ``tensor.data`` (keeping its dtype and shape, recording nothing in the
-graph) and returns the tensor. For a weight of shape ``(out, in, *kernel)``::
+graph), bumps its version counter (so a backward pass that saved the old values raises, as in
+PyTorch) and returns the tensor. For a weight of shape ``(out, in, *kernel)``::
 
     fan_in  = in  * prod(kernel)        fan_out = out * prod(kernel)
 
@@ -26,6 +27,7 @@ import math
 from typing import Optional
 
 from .. import random as _random
+from ..autograd import increment_version
 from ..tensor import Tensor
 
 _LINEAR_GAINS = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -76,6 +78,7 @@ def _fill_random(tensor: Tensor, draw: str, *args: float) -> Tensor:
                         f"{tensor.dtype}")
     samples = getattr(_random.generator(), draw)(*args, size=tensor.shape)
     tensor.data[...] = samples
+    increment_version(tensor)
     return tensor
 
 
@@ -98,6 +101,7 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"nn.init works on Tensors, got {type(tensor).__name__}")
     tensor.data[...] = val
+    increment_version(tensor)
     return tensor
 
 

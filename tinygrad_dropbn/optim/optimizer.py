@@ -6,7 +6,9 @@ their own hyperparameters (``lr``, ``momentum``, ...), exactly as in PyTorch. Pe
 
 A step never records anything in the graph: it reads ``param.grad.data`` and writes
 ``param.data`` in place with NumPy, in the parameter's own dtype. Every gradient is checked before
-the first parameter changes, so a bad gradient raises and leaves the model as it was.
+the first parameter changes, so a bad gradient raises and leaves the model as it was. Each updated
+parameter's version counter is then bumped, so a backward pass through a graph built before the
+step (which saved the old weights) raises instead of returning a wrong gradient, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 import numpy as np
 
+from ..autograd import increment_version
 from ..engine import enable_grad
 from ..tensor import Tensor
 
@@ -102,12 +105,15 @@ class Optimizer:
                     p.grad = None
                 elif p.grad is not None:
                     p.grad.data.fill(0)
+                    # A gradient from backward(create_graph=True) may be saved by a graph.
+                    increment_version(p.grad)
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient; return ``closure()`` if one is given.
 
         Gradients are validated first (a Tensor of the parameter's shape and dtype), so a bad
-        gradient raises before any parameter or state changes.
+        gradient raises before any parameter or state changes. Every parameter that has a
+        gradient counts as changed in place afterwards (its version counter goes up by one).
         """
         loss = None
         if closure is not None:
@@ -117,12 +123,17 @@ class Optimizer:
                 for number, group in enumerate(self.param_groups)]
         for group, pairs in work:
             if pairs:
-                self._update_group(group, pairs)
+                try:
+                    self._update_group(group, pairs)
+                finally:  # even a step that failed halfway may have changed some parameters
+                    for p, _ in pairs:
+                        increment_version(p)
         return loss
 
     def _update_group(self, group: dict[str, Any],
                       pairs: list[tuple[Tensor, np.ndarray]]) -> None:
-        """Update each ``(param, grad_array)`` of one group in place, with its hyperparameters."""
+        """Update each ``(param, grad_array)`` of one group in place, with its hyperparameters
+        (:meth:`step` then bumps each parameter's version counter)."""
         raise NotImplementedError(f"{type(self).__name__} must define _update_group()")
 
     @staticmethod
