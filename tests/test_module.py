@@ -290,3 +290,90 @@ def test_parameter_is_a_trainable_tensor_copy():
     assert repr(p).startswith("Parameter containing:\nTensor([0., 1., 2.]")
     with pytest.raises(tg.GradDtypeError):
         nn.Parameter(np.arange(3))
+
+
+class TwoLayer(nn.Module):
+    """x @ w1 -> relu -> @ w2: the second matmul saves w2 for its input's gradient (in
+    PyTorch as here), so a backward pass needs the weights as they were."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w1 = nn.Parameter(tg.randn(3, 4).numpy())
+        self.w2 = nn.Parameter(tg.randn(4, 2).numpy())
+        self.register_buffer("running_mean", tg.zeros(2))
+
+    def forward(self, x):
+        return (x @ self.w1).relu() @ self.w2
+
+
+INPLACE = "modified by an inplace operation"
+
+
+def test_load_state_dict_between_forward_and_backward_makes_backward_raise():
+    model, other = TwoLayer(), TwoLayer()
+    loss = model(tg.randn(5, 3)).sum()
+    model.load_state_dict(other.state_dict())
+    with pytest.raises(RuntimeError, match=INPLACE):
+        loss.backward()
+
+
+def test_load_state_dict_after_backward_is_fine():
+    model, other = TwoLayer(), TwoLayer()
+    x = tg.randn(5, 3)
+    model(x).sum().backward()
+    model.load_state_dict(other.state_dict())
+    model.zero_grad()
+    model(x).sum().backward()
+    other(x).sum().backward()
+    for mine, theirs in zip(model.parameters(), other.parameters()):
+        np.testing.assert_array_equal(mine.grad.data, theirs.grad.data)
+
+
+def test_a_failed_load_state_dict_leaves_a_pending_backward_alone():
+    model = TwoLayer()
+    loss = model(tg.randn(5, 3)).sum()
+    state = model.state_dict()
+    state["w2"] = np.zeros((5, 5), np.float32)
+    with pytest.raises(RuntimeError, match="nothing was changed"):
+        model.load_state_dict(state)
+    loss.backward()
+    assert model.w2.grad is not None
+
+
+def test_load_state_dict_counts_each_loaded_tensor_as_changed():
+    model = TwoLayer()
+    versions = [t._version for t in (model.w1, model.w2, model.running_mean)]
+    model.load_state_dict({"w2": np.zeros((4, 2))}, strict=False)
+    assert [t._version for t in (model.w1, model.w2, model.running_mean)] == [
+        versions[0], versions[1] + 1, versions[2]]
+
+
+def test_load_state_dict_between_forward_and_backward_raises_like_torch(torch):
+    class TorchTwoLayer(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.w1 = torch.nn.Parameter(torch.from_numpy(model.w1.numpy().copy()))
+            self.w2 = torch.nn.Parameter(torch.from_numpy(model.w2.numpy().copy()))
+
+        def forward(self, x):
+            return (x @ self.w1).relu() @ self.w2
+
+    model, x = TwoLayer(), tg.randn(5, 3)
+    theirs = TorchTwoLayer(model)
+    loss, their_loss = model(x).sum(), theirs(torch.from_numpy(x.numpy())).sum()
+    new = {"w1": np.ones((3, 4), np.float32), "w2": np.ones((4, 2), np.float32)}
+    model.load_state_dict(new, strict=False)
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in new.items()})
+    with pytest.raises(RuntimeError, match=INPLACE):
+        loss.backward()
+    with pytest.raises(RuntimeError, match=INPLACE):
+        their_loss.backward()
+
+
+def test_zero_grad_in_place_invalidates_a_graph_that_saved_the_gradient():
+    model = TwoLayer()
+    model(tg.randn(5, 3)).sum().backward(create_graph=True)
+    penalty = (model.w2.grad * model.w2.grad).sum()
+    model.zero_grad(set_to_none=False)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        penalty.backward()

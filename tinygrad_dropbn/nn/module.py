@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional
 
 import numpy as np
 
+from ..autograd import increment_version
 from ..serialization import to_numpy
 from ..tensor import ArrayLike, Tensor
 
@@ -345,6 +346,8 @@ class Module:
                 param.grad = None
             elif param.grad is not None:
                 param.grad.data.fill(0)
+                # A gradient from backward(create_graph=True) may be saved by a graph.
+                increment_version(param.grad)
 
     def to(self, dtype: Any) -> "Module":
         """Convert every parameter and floating-point buffer to ``dtype`` in place (the objects
@@ -400,7 +403,9 @@ class Module:
         Values may be NumPy arrays, Tensors, PyTorch tensors or anything ``np.asarray``
         accepts; each is cast to its target's dtype. Nothing is changed unless every key
         can be loaded: missing and unexpected keys (when ``strict``) and every shape or dtype
-        mismatch are reported together in one ``RuntimeError``.
+        mismatch are reported together in one ``RuntimeError``. Each tensor loaded counts as
+        changed in place (its version counter goes up), so a backward pass through a graph
+        built before the load raises instead of mixing old and new weights, as in PyTorch.
 
         Returns:
             ``(missing_keys, unexpected_keys)``, useful with ``strict=False``.
@@ -440,6 +445,7 @@ class Module:
                                "(nothing was changed):\n  " + "\n  ".join(errors))
         for key, value in values.items():
             np.copyto(targets[key].data, value, casting="unsafe")
+            increment_version(targets[key])
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------- repr
