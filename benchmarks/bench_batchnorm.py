@@ -32,7 +32,7 @@ from typing import Callable, Optional
 import numpy as np
 
 import tinygrad_dropbn as tg
-from tinygrad_dropbn.batchnorm import batch_norm
+from tinygrad_dropbn.nn.functional import batch_norm
 
 SHAPE = (256, 1024)
 EPS = 1e-5

@@ -2,7 +2,8 @@
 
 A small MLP -- Linear, BatchNorm1d, ReLU, Dropout, Linear, then cross-entropy -- drawn in
 training and in evaluation mode, before and after ``backward()``, plus a collapsed view and the
-text rendering.
+text rendering. Each forward and backward pass runs inside ``tg.record_graph()``, which notes the
+module clusters, the backward order and the gradient summaries the pictures show.
 
 Run:  python docs/make_graph_images.py   (needs Graphviz ``dot`` or ``pip install -e ".[viz]"``)
 """
@@ -33,9 +34,12 @@ def main() -> None:
                           nn.Linear(16, 3))
     written = []
     for mode, training in (("train", True), ("eval", False)):
-        loss = forward(model, training)
-        written.append(tg.render_graph(loss, IMAGES / f"graph-{mode}-before-backward.svg"))
-        loss.backward()
+        # Recorded: module clusters, the backward order and every gradient summary are drawn,
+        # also after backward() released the graph.
+        with tg.record_graph():
+            loss = forward(model, training)
+            written.append(tg.render_graph(loss, IMAGES / f"graph-{mode}-before-backward.svg"))
+            loss.backward()
         written.append(tg.render_graph(loss, IMAGES / f"graph-{mode}-after-backward.svg",
                                        grad_health=True))
         if training:

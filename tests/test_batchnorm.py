@@ -9,7 +9,8 @@ import tinygrad_dropbn as tg
 import tinygrad_dropbn.nn as nn
 import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import engine
-from tinygrad_dropbn.batchnorm import batch_statistics
+from tinygrad_dropbn.nn.module import module_scope
+from tinygrad_dropbn.ops.batchnorm import batch_statistics
 
 SHAPES = [(5, 3), (4, 3, 5), (3, 3, 2, 4)]
 SHAPE_IDS = ["N,C", "N,C,L", "N,C,H,W"]
@@ -258,10 +259,16 @@ def test_batch_statistics():
 def test_one_node_with_an_informative_name(shape, expected):
     bn = module_for(shape)
     x = tg.randn(*shape, requires_grad=True)
-    out = bn(x)
+    scopes = []
+    hook = lambda fn, out: scopes.append((fn, module_scope()))  # noqa: E731
+    engine.record_hooks.append(hook)
+    try:
+        out = bn(x)
+    finally:
+        engine.record_hooks.remove(hook)
     (fn,) = engine.topological_order(out)
     assert fn.name == f"{expected} [train: batch statistics]"
-    assert fn.scope == (bn,)
+    assert scopes == [(fn, (bn,))]  # recorded once, inside the module's forward
     out.sum().backward()
     assert fn.released and fn.name == f"{expected} [train: batch statistics]"
     (fn,) = engine.topological_order(bn.eval()(x))

@@ -9,7 +9,8 @@ import tinygrad_dropbn as tg
 import tinygrad_dropbn.nn as nn
 import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import engine, random
-from tinygrad_dropbn.dropout import dropout_mask, mask_shape
+from tinygrad_dropbn.nn.module import module_scope
+from tinygrad_dropbn.ops.dropout import dropout_mask, mask_shape
 
 FORMS = [  # (inverted, per_feature)
     (True, False), (False, False), (True, True), (False, True),
@@ -188,9 +189,15 @@ def test_name_counts_the_kept_units():
 
 def test_dropout_module_is_one_node_in_its_scope():
     drop = nn.Dropout(0.2)
-    out = drop(tg.randn(3, 3, requires_grad=True))
+    scopes = []
+    hook = lambda fn, out: scopes.append((fn, module_scope()))  # noqa: E731
+    engine.record_hooks.append(hook)
+    try:
+        out = drop(tg.randn(3, 3, requires_grad=True))
+    finally:
+        engine.record_hooks.remove(hook)
     (fn,) = engine.topological_order(out)
-    assert fn.scope == (drop,)
+    assert scopes == [(fn, (drop,))]
 
 
 # ------------------------------------------------------------------------------ module

@@ -238,15 +238,58 @@ def test_float32_network_stays_float32_in_every_value_and_gradient(rng):
                           nn.Linear(8, 3))
     x = tg.Tensor(rng.standard_normal((6, 5)).astype(np.float32), requires_grad=True)
     loss = F.cross_entropy(model(x), np.array([0, 2, 1, 1, 0, 2], dtype=np.int64))
-    loss.backward(retain_graph=True)
     ops = engine.topological_order(loss)
     assert {op.name for op in ops} >= {"Linear", "CrossEntropy"}
     for op in ops:
         for t in op.inputs:
             assert t.dtype == np.float32, (op.name, t.dtype)
-        assert op.grad.dtype == np.float32, op.name
+    received = {}  # each op's output gradient and the gradients it returned
+    hook = lambda fn, grad, input_grads: received.setdefault(fn, (grad, input_grads))  # noqa
+    engine.backward_hooks.append(hook)
+    try:
+        loss.backward()
+    finally:
+        engine.backward_hooks.remove(hook)
+    assert set(received) == set(ops)
+    for op, (grad, input_grads) in received.items():
+        assert grad.dtype == np.float32, op.name
+        for g in input_grads:
+            assert g is None or g.dtype == np.float32, op.name
     for name, t in list(model.named_parameters()) + [("x", x)]:
         assert t.grad.dtype == np.float32, name
     for name, buffer in model.named_buffers():
         expected = np.int64 if name.endswith("num_batches_tracked") else np.float32
         assert buffer.dtype == expected, name
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.relu(np.ones(3)), TypeError, "relu expects a Tensor, got ndarray"),
+    (lambda: F.sigmoid(tg.Tensor(np.arange(3))), TypeError,
+     "sigmoid needs a floating-point tensor, got dtype int64"),
+    (lambda: F.tanh([1.0]), TypeError, "tanh expects a Tensor, got list"),
+    (lambda: F.leaky_relu(tg.ones(2), "0.1"), TypeError, "negative_slope must be a number"),
+    (lambda: F.softmax(tg.ones(2, 3), dim=2), ValueError,
+     r"softmax: dim 2 is out of range for a tensor of shape \(2, 3\) \(valid: -2 to 1\)"),
+    (lambda: F.log_softmax(tg.ones(2, 3), dim=-3), ValueError, "dim -3 is out of range"),
+    (lambda: F.linear(tg.ones(4, 3), tg.ones(2, 3), tg.ones(3)), ValueError,
+     r"bias must be a Tensor of shape \(2,\).*got \(3,\)"),
+    (lambda: F.linear(tg.ones(4, 3), tg.ones(3)), ValueError,
+     r"weight must have shape \(out_features, in_features\), got shape \(3,\)"),
+    (lambda: F.cross_entropy(np.ones((2, 3)), [0, 1]), TypeError,
+     "cross_entropy expects a Tensor, got ndarray"),
+])
+def test_functional_argument_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_activation_modules_call_the_functional_forms(monkeypatch):
+    calls = []
+    for name in ("relu", "leaky_relu", "sigmoid", "tanh", "softmax"):
+        original = getattr(F, name)
+        monkeypatch.setattr(F, name, lambda *a, _f=original, _n=name, **k: (calls.append(_n),
+                                                                           _f(*a, **k))[1])
+    x = tg.randn(2, 3)
+    for module in (nn.ReLU(), nn.LeakyReLU(0.1), nn.Sigmoid(), nn.Tanh(), nn.Softmax()):
+        module(x)
+    assert calls == ["relu", "leaky_relu", "sigmoid", "tanh", "softmax"]

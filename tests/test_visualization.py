@@ -1,9 +1,14 @@
-"""Drawing the computation graph: DOT source, text tree, renderer discovery and rendering."""
+"""Drawing the computation graph: DOT source, text tree, recording, renderer discovery and
+rendering."""
+import contextlib
+import gc
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +17,9 @@ import pytest
 import tinygrad_dropbn as tg
 import tinygrad_dropbn.nn as nn
 from tinygrad_dropbn import engine
-from tinygrad_dropbn.visualization import RendererNotFoundError, build_graph, render
+from tinygrad_dropbn.visualization import (GradSummary, RendererNotFoundError, build_graph,
+                                           op_record, render)
+from tinygrad_dropbn.visualization.graph import NOT_RECORDED, RELEASED
 from tinygrad_dropbn.visualization.summary import GRAD_SCALE, ZERO_GRAD_COLOR
 
 NODE = re.compile(r"^\s*((?:t|op|m)\d+) \[(.*)\]$", re.M)
@@ -33,34 +40,43 @@ def label(source: str, node_id: str) -> str:
     return (match.group(1) or match.group(2)).replace("\\n", "\n")
 
 
-def mlp_loss(training: bool = True, backward: bool = False):
-    """The docs' MLP: Linear, BatchNorm1d, ReLU, Dropout, Linear, cross-entropy."""
+def recording(record: bool):
+    return tg.record_graph() if record else contextlib.nullcontext()
+
+
+def mlp_loss(training: bool = True, backward: bool = False, record: bool = True,
+             retain_graph: bool = False):
+    """The docs' MLP: Linear, BatchNorm1d, ReLU, Dropout, Linear, cross-entropy; the forward
+    and backward passes recorded for drawing unless ``record`` is False."""
     tg.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5),
                           nn.Linear(8, 3))
     model.train(training)
     x = tg.randn(16, 2)
     target = np.arange(16) % 3
-    loss = nn.CrossEntropyLoss()(model(x), target)
-    if backward:
-        loss.backward()
+    with recording(record):
+        loss = nn.CrossEntropyLoss()(model(x), target)
+        if backward:
+            loss.backward(retain_graph=retain_graph)
     return model, loss
 
 
-def affine_relu(backward: bool = False):
+def affine_relu(backward: bool = False, record: bool = True):
     """mean(relu(x @ W + b)) from primitives: 4 ops, 7 tensors, 10 edges."""
     tg.manual_seed(0)
     x = tg.randn(4, 3)
     weight = tg.Tensor(tg.randn(3, 2).numpy(), requires_grad=True, name="W")
     bias = tg.Tensor(np.zeros(2, np.float32), requires_grad=True, name="b")
-    loss = (x @ weight + bias).relu().mean()
-    if backward:
-        loss.backward()
+    with recording(record):
+        loss = (x @ weight + bias).relu().mean()
+        if backward:
+            loss.backward()
     return loss, weight, bias
 
 
-def test_known_graph_has_one_node_per_op_and_tensor_and_one_edge_per_use():
-    loss, _, _ = affine_relu()
+@pytest.mark.parametrize("record", [True, False])
+def test_known_graph_has_one_node_per_op_and_tensor_and_one_edge_per_use(record):
+    loss, _, _ = affine_relu(record=record)
     source = tg.draw_graph(loss).source
     ids = nodes(source)
     assert sorted(i for i in ids if i.startswith("op")) == ["op0", "op1", "op2", "op3"]
@@ -72,6 +88,7 @@ def test_known_graph_has_one_node_per_op_and_tensor_and_one_edge_per_use():
     assert label(source, "t2").startswith("(4, 2) float32\nmean ")  # x @ W
     assert label(source, "t3") == "b (input)\n(2,) float32\n[0, 0]"
     assert label(source, "t6").startswith("output\nscalar float32\n")
+    assert "not recorded" not in source  # no module and no backward: nothing is missing
 
 
 def test_mlp_counts_follow_the_engine_graph():
@@ -145,8 +162,9 @@ def test_backward_position_and_gradient_values_of_a_known_graph():
 def test_not_computed_gradient_is_drawn_differently_from_a_zero_gradient():
     zero_path = tg.Tensor(np.ones(6, np.float32), requires_grad=True, name="z")
     dropped = tg.Tensor(np.ones(6, np.float32), requires_grad=True, name="w")
-    loss = (zero_path * 0 + dropped).sum()
-    loss.backward()
+    with tg.record_graph():
+        loss = (zero_path * 0 + dropped).sum()
+        loss.backward()
     dropped.grad = None  # as zero_grad() leaves it
     source = tg.draw_graph(loss).source
     ids = {label(source, i).split("\n")[0]: i for i in nodes(source)}
@@ -158,9 +176,10 @@ def test_not_computed_gradient_is_drawn_differently_from_a_zero_gradient():
 
 def test_ops_the_backward_sweep_did_not_reach_say_so():
     x = tg.Tensor([1.0, 2.0], requires_grad=True, name="x")
-    shared = x * 2
-    other, loss = shared * 3, (shared * 4).sum()
-    loss.backward()
+    with tg.record_graph():
+        shared = x * 2
+        other, loss = shared * 3, (shared * 4).sum()
+        loss.backward()
     source = tg.draw_graph(other).source  # a branch this backward never visited
     assert label(source, "op0") == "Mul\nbackward #2"  # after the sum and the * 4
     assert label(source, "op1") == "Mul\nno gradient reached it"
@@ -182,8 +201,9 @@ import tinygrad_dropbn.nn as nn
 tg.manual_seed(0)
 model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5),
                       nn.Linear(8, 3))
-loss = nn.CrossEntropyLoss()(model(tg.randn(16, 2)), np.arange(16) % 3)
-loss.backward()
+with tg.record_graph():
+    loss = nn.CrossEntropyLoss()(model(tg.randn(16, 2)), np.arange(16) % 3)
+    loss.backward()
 print(tg.draw_graph(loss, grad_health=True).source)
 """
 
@@ -230,7 +250,9 @@ def test_custom_module_tree_names_and_nesting():
             return self.head(self.encoder(x))
 
     net = Net()
-    graph = build_graph(net(tg.randn(2, 3)).sum())
+    with tg.record_graph():
+        loss = net(tg.randn(2, 3)).sum()
+    graph = build_graph(loss)
     assert [c.label for c in graph.clusters.values()] == [
         "Net", "encoder: Sequential", "0: Linear(in_features=3, out_features=4, bias=True)",
         "1: Tanh()", "head: Linear(in_features=4, out_features=1, bias=True)"]
@@ -269,8 +291,9 @@ def test_hide_constants_folds_scalars_into_op_labels():
 
 def test_gradient_health_colours_by_order_of_magnitude_and_flags_nan():
     x = tg.Tensor(np.full(8, 2.0, np.float32), requires_grad=True, name="x")
-    loss = (x * 1e-8).sum() + (x * 1e3).sum()
-    loss.backward()
+    with tg.record_graph():
+        loss = (x * 1e-8).sum() + (x * 1e3).sum()
+        loss.backward()
     plain = tg.draw_graph(loss).source
     healthy = tg.draw_graph(loss, grad_health=True).source
     assert "legend" not in plain and "mean |grad|" in healthy
@@ -281,7 +304,7 @@ def test_gradient_health_colours_by_order_of_magnitude_and_flags_nan():
     assert "color=red" not in healthy
 
     y = tg.Tensor([0.0, 1.0], requires_grad=True)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore"), tg.record_graph():
         bad = y.log().sum()
         bad.backward()
     source = tg.draw_graph(bad).source
@@ -292,8 +315,9 @@ def test_gradient_health_colours_by_order_of_magnitude_and_flags_nan():
 
 def test_vanishing_gradient_gets_the_coolest_colour():
     x = tg.Tensor(np.ones(8, np.float32), requires_grad=True, name="x")
-    loss = (x * 1e-9).sum()
-    loss.backward()
+    with tg.record_graph():
+        loss = (x * 1e-9).sum()
+        loss.backward()
     source = tg.draw_graph(loss, grad_health=True).source
     assert f'fillcolor="{GRAD_SCALE[0][1]}"' in nodes(source)["t0"]
 
@@ -340,6 +364,140 @@ def test_bad_options_are_rejected():
         tg.draw_graph(loss, rankdir="up")
     with pytest.raises(ValueError, match=r"\.svg"):
         tg.render_graph(loss, "graph.jpeg")
+
+
+def test_hooks_are_registered_only_while_a_recording_is_open():
+    assert engine.record_hooks == [] and engine.backward_hooks == []
+    with tg.record_graph():
+        assert len(engine.record_hooks) == 1 and len(engine.backward_hooks) == 1
+        with tg.record_graph():  # nested: one pair of hooks, kept until the outer exit
+            assert len(engine.record_hooks) == 1
+        assert len(engine.record_hooks) == 1 and tg.visualization.is_recording()
+    assert engine.record_hooks == [] and engine.backward_hooks == []
+    assert not tg.visualization.is_recording()
+    with pytest.raises(ZeroDivisionError):
+        with tg.record_graph():
+            1 / 0
+    assert engine.record_hooks == [] and engine.backward_hooks == []
+
+    @tg.record_graph
+    def traced(x):
+        assert engine.record_hooks
+        return (x * 2).sum()
+
+    @tg.record_graph()
+    def failing():
+        raise KeyError("boom")
+
+    x = tg.Tensor([1.0], requires_grad=True)
+    assert op_record(traced(x).grad_fn) is not None
+    with pytest.raises(KeyError):
+        failing()
+    assert engine.record_hooks == [] and engine.backward_hooks == []
+    assert op_record((x * 2).grad_fn) is None  # nothing is noted outside a recording
+
+
+def test_a_recording_in_one_thread_does_not_tag_another_threads_ops():
+    opened, computed = threading.Event(), threading.Event()
+    found = {}
+
+    def recorder():
+        with tg.record_graph():
+            opened.set()
+            computed.wait(timeout=30)
+            found["mine"] = (tg.Tensor([1.0], requires_grad=True) * 2).sum()
+            found["mine"].backward()
+
+    thread = threading.Thread(target=recorder)
+    thread.start()
+    try:
+        assert opened.wait(timeout=30)
+        x = tg.Tensor([1.0, 2.0], requires_grad=True)
+        other = (x * 3).sum()  # recorded by the engine while the other thread records
+        other.backward()
+    finally:
+        computed.set()
+        thread.join(timeout=30)
+    assert op_record(other.grad_fn) is None
+    assert op_record(found["mine"].grad_fn).backward_step == 0
+    assert "backward #" not in tg.draw_graph(other).source
+    assert "backward #0" in tg.draw_graph(found["mine"]).source
+    assert engine.record_hooks == [] and engine.backward_hooks == []
+
+
+def test_a_released_graph_draws_as_the_retained_one_from_the_recorded_summaries():
+    _, retained = mlp_loss(backward=True, retain_graph=True)
+    _, released = mlp_loss(backward=True)
+    assert all(fn.released for fn in engine.topological_order(released))
+    assert tg.draw_graph(released, grad_health=True).source == \
+        tg.draw_graph(retained, grad_health=True).source
+    assert tg.graph_text(released, depth=1) == tg.graph_text(retained, depth=1)
+    text = tg.graph_text(released)
+    assert "backward #5" in text and "note:" not in text and RELEASED not in text
+    # Intermediate results show the summary of the gradient their op received.
+    linear = re.search(r"op0: Linear \| backward #5 \| t0, t1, t2 -> t3\n\s+t3: (.*)", text)
+    assert re.search(r"\| grad norm \S+  max\|g\| \S+$", linear.group(1))
+    record = op_record(engine.topological_order(released)[-1])
+    assert isinstance(record.grad, GradSummary) and record.output.shape == (16, 8)
+
+
+def test_an_unrecorded_graph_is_drawn_with_what_the_engine_holds_and_says_so():
+    model, live = mlp_loss(record=False)
+    graph = build_graph(live)
+    assert not graph.clusters and graph.notes == [NOT_RECORDED]
+    first_lines = [node.lines[0] for node in graph.nodes.values()]
+    assert first_lines.count("parameter") == len(list(model.parameters()))
+    assert "backward #" not in tg.draw_graph(live).source
+    assert f'label="{NOT_RECORDED}\\l"' in tg.draw_graph(live).source
+    assert tg.graph_text(live).splitlines()[1] == f"note: {NOT_RECORDED}"
+
+    _, released = mlp_loss(backward=True, record=False)
+    source = tg.draw_graph(released, grad_health=True, depth=1).source
+    ops = engine.topological_order(released)
+    assert len([i for i in nodes(source) if i.startswith("op")]) == len(ops)
+    assert len(edges(source)) == sum(len(fn.parents) for fn in ops) + len(ops)
+    assert source.count(RELEASED) == len(nodes(source)) - len(ops) - 1  # all but the loss
+    assert "dotted" in nodes(source)["t0"] and "backward #" not in source
+    assert label(source, max(nodes(source), key=lambda i: int(i.lstrip("top")))).startswith(
+        "output\nscalar float32\n")
+
+
+def test_recording_only_the_backward_pass_numbers_the_ops():
+    x = tg.Tensor([1.0, -2.0], requires_grad=True, name="x")
+    loss = (x * x).sum()
+    with tg.record_graph():
+        loss.backward(retain_graph=True)
+    text = tg.graph_text(loss)
+    assert "op0: Mul | backward #1" in text and "op1: Sum axes=(0,) | backward #0" in text
+    assert "t1: (2,) float32 | [1, 4] | grad [1, 1]" in text
+    assert "note:" not in text  # no module ran and nothing was released: nothing is missing
+    with tg.record_graph():  # a second sweep through the same graph numbers afresh
+        loss.backward(retain_graph=True)
+    assert tg.graph_text(loss) == text.replace("grad [2, -4]", "grad [4, -8]")
+    assert [op_record(fn).backward_step for fn in engine.topological_order(loss)] == [0, 1]
+
+
+def test_a_kept_loss_holds_no_activation_or_gradient_arrays():
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 1))
+    x = tg.randn(512, 64)
+    with tg.record_graph():
+        hidden = model[1](model[0](x))
+        activation = weakref.ref(hidden.data)
+        loss = model[2](hidden).mean()
+        del hidden
+        loss.backward()
+    gc.collect()
+    assert activation() is None
+    for fn in engine.topological_order(loss):
+        record = op_record(fn)
+        assert not any(isinstance(v, np.ndarray) for v in vars(record).values())
+        assert record.output is None or not isinstance(record.output.text, np.ndarray)
+    assert "grad norm" in tg.graph_text(loss)
+    last_op = weakref.ref(loss.grad_fn)
+    del loss
+    gc.collect()
+    assert last_op() is None  # the notes die with the graph and do not keep it alive
 
 
 def _only(*available: str):

@@ -151,13 +151,16 @@ def graph_of(model: nn.Module, loss_fn: nn.Module, x: tg.Tensor, y: tg.Tensor,
              mode: str) -> tg.Tensor:
     """The loss of one batch with the model in ``mode`` ("train" or "eval"), after backward.
 
-    The backward pass runs so the drawing shows each op's gradient beside its value. Call it
-    inside :func:`unchanged`: a training-mode pass moves batch norm's running statistics.
+    Both passes run inside :func:`tg.record_graph <tinygrad_dropbn.record_graph>`, so the
+    drawing groups ops by module and shows each op's backward step and gradient beside its
+    value, from small summaries: the graph need not be retained. Call it inside
+    :func:`unchanged`: a training-mode pass moves batch norm's running statistics.
     """
     model.train(mode == "train")
     model.zero_grad()
-    loss = loss_fn(model(x), y)
-    loss.backward(retain_graph=True)
+    with tg.record_graph():
+        loss = loss_fn(model(x), y)
+        loss.backward()
     return loss
 
 

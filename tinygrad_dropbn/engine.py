@@ -189,7 +189,7 @@ class Function:
         # grad_fn, but this op read the value from before.
         fn.parents = tuple([t.grad_fn for t in inputs])
         if fn.saved:
-            fn._find_saved(result)
+            fn.result = result  # to tell the saved output from the saved inputs, if need be
             for t in inputs:  # versions now, to tell at backward time if one changed in place
                 if t._version_counter is not UNCHANGED:
                     fn.input_versions = tuple(map(_version_of, inputs))
@@ -199,12 +199,12 @@ class Function:
                 hook(fn, out)
         return out
 
-    def _find_saved(self, result: Any) -> None:
-        """Note which tensor each saved array belongs to: the index of the input it is, or -1
-        for the output (``result``). Anything else is a mistake in the op."""
+    def _saved_sources(self) -> list:
+        """Which tensor each saved array belongs to: the index of the input it is, or -1 for
+        the output. Anything else is a mistake in the op (or an input's ``.data`` replaced)."""
         sources = []
         for array in self.saved:
-            if array is result:
+            if array is self.result:
                 sources.append(-1)
                 continue
             for i, t in enumerate(self.inputs):
@@ -214,9 +214,10 @@ class Function:
             else:
                 raise TypeError(
                     f"{self.name}.forward saved an array that is neither one of its inputs nor "
-                    "its output; save_for_backward() keeps inputs and outputs only. Keep other "
-                    "values as attributes, e.g. self.mask = mask.")
-        self.saved_sources = tuple(sources)
+                    "its output (or an input's .data was replaced since); save_for_backward() "
+                    "keeps inputs and outputs only. Keep other values as attributes, e.g. "
+                    "self.mask = mask.")
+        return sources
 
     def saved_values(self, as_tensors: bool) -> tuple:
         """What ``forward`` saved, checked against in-place changes since: the arrays, or (to
@@ -227,7 +228,7 @@ class Function:
                 else tuple(map(_version_of, inputs)) == input_versions):
             return self.saved  # nothing changed in place: the common case, checked at once
         values = []
-        for array, source in zip(self.saved, self.saved_sources):
+        for array, source in zip(self.saved, self._saved_sources()):
             if source >= 0:
                 expected = 0 if input_versions is None else input_versions[source]
                 changed = _version_of(inputs[source]) != expected
@@ -276,8 +277,8 @@ class Function:
 
 
 # What release() keeps without looking: the graph's structure.
-_STRUCTURE = frozenset({"inputs", "parents", "saved", "saved_sources", "input_versions",
-                        "output_version", "released"})
+_STRUCTURE = frozenset({"inputs", "parents", "saved", "input_versions", "output_version",
+                        "released"})
 
 
 def unbroadcast(grad: Any, shape: tuple) -> Any:
@@ -441,8 +442,9 @@ def _call_backward(fn: Function, grad: Any, create_graph: bool) -> tuple:
         raise RuntimeError(f"{fn.name}.backward returned a NumPy array while the backward pass "
                            "was being recorded (create_graph=True); write it with operations "
                            "that work on Tensors too.")
-    for hook in backward_hooks:
-        hook(fn, grad, input_grads)
+    if backward_hooks:
+        for hook in backward_hooks:
+            hook(fn, grad, input_grads)
     return input_grads
 
 

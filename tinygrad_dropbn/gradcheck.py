@@ -113,23 +113,33 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: floa
 
     The gradient ``g(x) = d(f(x) . v)/dx`` (``v`` a random upstream gradient, fixed for the
     check) is computed with ``create_graph=True``, so it is a differentiable function of the
-    inputs; its own backward pass -- the engine differentiating its backward rules -- is then
-    compared with central differences of ``g``. Arguments as for :func:`gradcheck`.
+    inputs. First the recorded ``g`` must equal the ordinary backward pass's (the same rules,
+    run on Tensors instead of arrays); then its own backward pass -- the engine differentiating
+    its backward rules -- is compared with central differences of ``g``. Arguments as for
+    :func:`gradcheck`.
     """
     inputs = list(inputs)
-    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
-    if not checked:
+    if not any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
         raise ValueError("gradgradcheck needs at least one input with requires_grad=True")
     with engine.enable_grad():
         shape = fn(*inputs).shape
     upstream = Tensor(_random.generator().standard_normal(shape), dtype=np.float64)
 
     @engine.enable_grad()  # NOTE: gradcheck evaluates under no_grad; a gradient needs a graph
-    def gradient(*values: Tensor) -> Tensor:
+    def gradient(*values: Tensor, create_graph: bool = True) -> Tensor:
         out = fn(*values)
         wanted = [t for t in values if isinstance(t, Tensor) and t.requires_grad]
         grads = autograd.grad((out * upstream.astype(out.dtype)).sum(), wanted,
-                              create_graph=True, allow_unused=True)
+                              create_graph=create_graph, allow_unused=True)
         return cat([(g if g is not None else t * 0).reshape(-1) for t, g in zip(wanted, grads)])
 
+    recorded, plain = gradient(*inputs).data, gradient(*inputs, create_graph=False).data
+    if not np.allclose(recorded, plain, rtol=rtol, atol=atol):
+        worst = int(np.argmax(np.abs(recorded - plain)))
+        message = (f"gradgradcheck failed: the gradient recorded with create_graph=True differs "
+                   f"from the ordinary backward pass's at flat element {worst}: "
+                   f"{recorded[worst]!r} vs {plain[worst]!r}")
+        if raise_exception:
+            raise GradcheckError(message)
+        return False
     return gradcheck(gradient, inputs, eps, rtol, atol, raise_exception)

@@ -587,17 +587,6 @@ def _axis_index(axis: int, ndim: int, what: str) -> int:
     return int(axis) % ndim
 
 
-def check_float_tensor(x: Any, what: str) -> None:
-    """Raise a clear error unless ``x`` is a floating-point Tensor (the input check of the
-    layer-level functions such as dropout and batch_norm)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{what} expects a Tensor, got {type(x).__name__}; wrap it as "
-                        "tg.Tensor(x)")
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{what} needs a floating-point tensor, got dtype {x.dtype}; convert "
-                        "it first, e.g. x.float()")
-
-
 def _shape_error(err: ValueError, op: type, operands: tuple) -> ValueError:
     """NumPy's broadcasting error from ``op`` in the user's terms (other errors unchanged)."""
     if "broadcast" not in str(err):

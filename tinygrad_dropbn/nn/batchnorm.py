@@ -1,5 +1,6 @@
-"""``BatchNorm1d`` and ``BatchNorm2d``: the :mod:`tinygrad_dropbn.batchnorm` op with its
-parameters, running statistics and mode."""
+"""``BatchNorm1d`` and ``BatchNorm2d``: ``F.batch_norm`` (the
+:class:`~tinygrad_dropbn.ops.batchnorm.BatchNorm` op) with its parameters, running statistics and
+mode."""
 from __future__ import annotations
 
 import numbers
@@ -7,8 +8,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..batchnorm import batch_norm
+from ..autograd import increment_version
 from ..tensor import Tensor
+from . import functional as F
 from .module import Module, Parameter
 
 
@@ -62,15 +64,17 @@ class _BatchNorm(Module):
         if momentum is None:
             # NOTE: a cumulative average weighs batch n by 1/n, so every batch counts equally.
             momentum = 1.0 / (int(self.num_batches_tracked.data) + 1) if tracking else 0.0
-        out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                         training=self.training or not self.track_running_stats,
-                         momentum=momentum, eps=self.eps)
+        out = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                           training=self.training or not self.track_running_stats,
+                           momentum=momentum, eps=self.eps)
         if tracking:
             self.num_batches_tracked.data += 1
+            increment_version(self.num_batches_tracked)
         return out
 
     def _check_input(self, x: Tensor) -> None:
-        """Rank and channel count, checked before anything (the batch count included) changes."""
+        """Rank and channel count in the layer's terms (``F.batch_norm`` checks the rest),
+        before anything -- the batch count included -- changes."""
         if not isinstance(x, Tensor):
             return  # batch_norm raises the TypeError that names the fix
         name = type(self).__name__
@@ -101,7 +105,8 @@ class BatchNorm1d(_BatchNorm):
     ``momentum = 1 - beta`` in the notation ``running = beta * running + (1 - beta) * stat``.)
     Evaluation normalises with ``running_mean`` and ``running_var`` instead, so one sample's
     output does not depend on the rest of its batch. The whole layer is one graph node with
-    a closed-form backward (see :class:`tinygrad_dropbn.batchnorm.BatchNorm`).
+    a closed-form backward (see :class:`tinygrad_dropbn.ops.batchnorm.BatchNorm`), which also
+    gives second derivatives (``create_graph=True``).
 
     Args:
         num_features: the number of channels C.

@@ -1,12 +1,14 @@
-"""The ``Dropout`` layer: the :mod:`tinygrad_dropbn.dropout` op with its settings and mode."""
+"""The ``Dropout`` layer: ``F.dropout`` (the :class:`~tinygrad_dropbn.ops.dropout.Drop` op) with
+its settings and mode."""
 from __future__ import annotations
 
 from typing import Optional
 
 import numpy as np
 
-from ..dropout import check_probability, dropout, dropout_mask
+from ..ops.dropout import dropout_mask
 from ..tensor import Tensor
+from . import functional as F
 from .module import Module
 
 
@@ -50,18 +52,19 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inverted: bool = True, per_feature: bool = False) -> None:
         super().__init__()
-        self.p = check_probability(p)
+        self.p = F.check_probability(p)
         self.inverted = bool(inverted)
         self.per_feature = bool(per_feature)
         self.mask: Optional[np.ndarray] = None
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training:
-            return dropout(x, self.p, training=False, inverted=self.inverted,
-                           per_feature=self.per_feature)
+            return F.dropout(x, self.p, training=False, inverted=self.inverted,
+                             per_feature=self.per_feature)
+        # NOTE: drawn here rather than inside F.dropout, so the module can show it (.mask).
         self.mask = dropout_mask(x.shape, self.p, self.per_feature)
-        return dropout(x, self.p, training=True, inverted=self.inverted,
-                       per_feature=self.per_feature, mask=self.mask)
+        return F.dropout(x, self.p, training=True, inverted=self.inverted,
+                         per_feature=self.per_feature, mask=self.mask)
 
     def extra_repr(self) -> str:
         settings = f"p={self.p}"

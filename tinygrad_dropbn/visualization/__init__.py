@@ -4,14 +4,22 @@
   when Graphviz is installed);
 * :func:`render_graph` -- save straight to ``.svg``, ``.png``, ``.pdf``, ``.gv`` or ``.dot``, with
   Graphviz's ``dot`` or the ``graphviz-pure`` renderer (``pip install "tinygrad-dropbn[viz]"``);
-* :func:`graph_text` -- the same graph as an indented plain-text tree.
+* :func:`graph_text` -- the same graph as an indented plain-text tree;
+* :func:`record_graph` -- a context manager (and decorator) that records, as small summaries,
+  what the engine does not keep: the modules that ran each op, the backward order, the
+  gradients of intermediate results and the values of tensors a backward pass releases.
 
-Only rendering needs a renderer: building the DOT source and the text works everywhere.
+Only rendering needs a renderer: building the DOT source and the text works everywhere, and
+``graphviz`` is imported only when a graph is drawn.
 """
 from .dot import draw_graph
 from .graph import Cluster, Graph, Node, build_graph
+from .record import GraphRecording, OpRecord, is_recording, op_record, record_graph
 from .render import RendererNotFoundError, find_renderers, render_graph
+from .summary import GradSummary, TensorSummary
 from .text import graph_text
 
-__all__ = ["Cluster", "Graph", "Node", "RendererNotFoundError", "build_graph", "draw_graph",
-           "find_renderers", "graph_text", "render_graph"]
+__all__ = ["Cluster", "Graph", "GraphRecording", "GradSummary", "Node", "OpRecord",
+           "RendererNotFoundError", "TensorSummary", "build_graph", "draw_graph",
+           "find_renderers", "graph_text", "is_recording", "op_record", "record_graph",
+           "render_graph"]

@@ -1,19 +1,20 @@
 """The graph as a ``graphviz.Digraph``: DOT source, rendering and Jupyter display for free.
 
-Building the DOT source needs only the ``graphviz`` Python package; turning it into an image
-needs a renderer (see :mod:`.render`).
+Building the DOT source needs only the ``graphviz`` Python package, imported when a graph is
+drawn (so ``import tinygrad_dropbn`` never loads it); turning it into an image needs a renderer
+(see :mod:`.render`).
 """
 from __future__ import annotations
 
 import html
 from typing import TYPE_CHECKING, Optional
 
-import graphviz
-
 from .graph import Graph, Node, build_graph
 from .summary import GRAD_SCALE, ZERO_GRAD_COLOR, grad_color
 
 if TYPE_CHECKING:
+    import graphviz
+
     from ..tensor import Tensor
 
 _FILL = {
@@ -25,6 +26,7 @@ _FILL = {
     "output": "#fff2cc",
     "op": "#fce5cd",
     "module": "#d9d2e9",
+    "released": "#f3f3f3",
 }
 _SHAPE = {"op": "ellipse", "module": "box3d"}
 _WRAP_COLUMNS = 40
@@ -40,6 +42,13 @@ def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool
     (ellipses) show the op's name -- Dropout and batch norm say which mode they ran in -- and,
     after ``backward()``, their position in the backward sweep. Ops run inside a module are
     grouped in a cluster per module. A NaN or infinity in a value or gradient gets a red border.
+
+    Module clusters, parameter names, the backward order and the gradients of intermediate
+    results are known when the forward and backward passes ran inside :func:`~.record.record_graph`;
+    that also draws, from small recorded summaries, the tensors a backward pass released.
+    Without a recording the drawing shows what the engine still holds (ops, live tensors,
+    the leaves' gradients), draws released tensors with a dotted border, and says in a note
+    at the bottom what is missing.
 
     Args:
         root: the tensor to draw back from (usually the loss).
@@ -59,8 +68,9 @@ def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool
     Example:
         >>> import tinygrad_dropbn as tg
         >>> x = tg.Tensor([1.0, -2.0], requires_grad=True, name="x")
-        >>> loss = (x * x).sum()
-        >>> loss.backward()
+        >>> with tg.record_graph():
+        ...     loss = (x * x).sum()
+        ...     loss.backward()
         >>> dot = tg.draw_graph(loss)
         >>> 'label="x (input)\\n(2,) float32\\n[1, -2]\\ngrad [2, -4]"' in dot.source
         True
@@ -73,6 +83,8 @@ def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool
 
 def to_digraph(graph: Graph, grad_health: bool = False, rankdir: str = "TB") -> graphviz.Digraph:
     """The ``graphviz.Digraph`` of a graph built by :func:`~.graph.build_graph`."""
+    import graphviz
+
     dot = graphviz.Digraph("computation_graph")
     dot.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11")
     # Defaults fit intermediate tensors, the most common node, so their lines stay short.
@@ -95,6 +107,10 @@ def to_digraph(graph: Graph, grad_health: bool = False, rankdir: str = "TB") -> 
         dot.edge(source, target)
     if grad_health and graph.after_backward:
         dot.node("legend", _legend(), shape="plaintext")
+    if graph.notes:
+        # NOTE: last, so no cluster inherits this label.
+        dot.attr(label=_label(graph.notes, end="\\l"), labelloc="b", labeljust="l",
+                 fontsize="9", fontcolor="#666666")
     return dot
 
 
@@ -113,7 +129,7 @@ def _style(node: Node, grad_health: bool) -> dict[str, str]:
     """The attributes that differ from the node defaults set in :func:`to_digraph`."""
     fill = _FILL[node.role]
     if grad_health and node.grad is not None:
-        fill = grad_color(node.grad)
+        fill = grad_color(node.grad.mean_magnitude)
     style = {}
     if node.kind != "tensor":
         style["shape"] = _SHAPE[node.kind]
@@ -121,6 +137,8 @@ def _style(node: Node, grad_health: bool) -> dict[str, str]:
         style["fillcolor"] = fill
     if node.grad_missing:
         style["style"] = "filled,dashed"
+    elif node.released:
+        style["style"] = "filled,dotted"
     if node.role == "output":
         style["penwidth"] = "2"
     if not node.finite:
@@ -131,6 +149,8 @@ def _style(node: Node, grad_health: bool) -> dict[str, str]:
 def _label(lines: list[str], end: str = "\\n") -> str:
     """Lines joined by DOT's ``\\n`` (centred) or ``\\l`` (left-aligned) escape; backslashes
     and ``<...>`` in names stay literal."""
+    import graphviz
+
     text = end.join(line.replace("\\", "\\\\") for line in lines)
     return graphviz.nohtml(text + end if end == "\\l" else text)
 

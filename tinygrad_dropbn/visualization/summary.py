@@ -1,14 +1,21 @@
 """Short text summaries of arrays and gradients, and the gradient-magnitude colour scale.
 
 Every number is printed with four significant digits, so labels are short and the same
-program always produces the same text.
+program always produces the same text. :class:`TensorSummary` and :class:`GradSummary` hold
+everything a drawing shows of an array without the array itself, so a recorded graph
+(:func:`~.record.record_graph`) can still be drawn after ``backward()`` released it.
 """
 from __future__ import annotations
 
 import math
-from typing import Optional
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 INLINE_ELEMENTS = 4
 """Arrays with at most this many elements are shown value by value."""
@@ -76,12 +83,78 @@ def is_finite(array: Optional[np.ndarray]) -> bool:
     return bool(np.isfinite(array).all())
 
 
-def grad_color(grad: np.ndarray) -> str:
+def mean_magnitude(array: np.ndarray) -> float:
+    """The mean |x| of an array (0 for an empty one)."""
+    if array.size == 0:
+        return 0.0
+    return float(np.abs(array.astype(np.float64, copy=False)).mean())
+
+
+def grad_color(mean_magnitude: float) -> str:
     """The fill colour for a gradient whose mean |grad| falls in a band of :data:`GRAD_SCALE`."""
-    mean_magnitude = float(np.abs(grad.astype(np.float64, copy=False)).mean())
     if mean_magnitude == 0:
         return ZERO_GRAD_COLOR
     for bound, color, _ in GRAD_SCALE:
         if mean_magnitude < bound:
             return color
     return GRAD_SCALE[-1][1]  # NaN compares false everywhere; its red border says the rest
+
+
+@dataclass(slots=True)
+class TensorSummary:
+    """What a drawing shows of a tensor's value: a few numbers, never the array.
+
+    Attributes:
+        shape: the array's shape.
+        dtype: its NumPy dtype.
+        name: the tensor's ``name`` (None when unnamed).
+        requires_grad: whether the tensor required a gradient.
+        text: :func:`data_summary` of the values.
+        finite: no NaN or infinity among the values.
+        tensor: a weak reference to the tensor, when the summary was recorded (it answers None
+            once the tensor is gone); not part of equality.
+    """
+
+    shape: tuple
+    dtype: np.dtype
+    name: Optional[str]
+    requires_grad: bool
+    text: str
+    finite: bool
+    tensor: Optional[weakref.ref] = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, t: "Tensor", keep_reference: bool = False) -> "TensorSummary":
+        """The summary of ``t`` now (with a weak reference to it if ``keep_reference``)."""
+        data = t.data
+        return cls(tuple(data.shape), data.dtype, t.name, bool(t.requires_grad),
+                   data_summary(data), is_finite(data),
+                   weakref.ref(t) if keep_reference else None)
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return math.prod(self.shape)
+
+
+@dataclass(slots=True)
+class GradSummary:
+    """What a drawing shows of a gradient: its label line, mean |grad| (for the colour) and
+    whether it is finite; never the array.
+
+    Attributes:
+        text: :func:`grad_summary` of the gradient (``grad [1, -2]``, ``grad norm ...``).
+        mean_magnitude: the mean |grad|, which ``grad_health`` colours by.
+        finite: no NaN or infinity in the gradient.
+    """
+
+    text: str
+    mean_magnitude: float
+    finite: bool
+
+    @classmethod
+    def of(cls, grad: Any) -> "GradSummary":
+        """The summary of a gradient array (or of a Tensor's values, in a recorded backward)."""
+        plain = isinstance(grad, (np.ndarray, np.generic))
+        array = np.asarray(grad if plain else grad.data)
+        return cls(grad_summary(array), mean_magnitude(array), is_finite(array))

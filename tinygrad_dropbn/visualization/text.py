@@ -2,9 +2,10 @@
 
 Modules are the levels of the tree; inside each, nodes come in the order the forward pass made
 them, one per line, with the same label lines as the drawing joined by ``|``. Op lines end with
-the ids they read and write, so the text holds the whole graph. For
+the ids they read and write, so the text holds the whole graph. Notes on what was not recorded
+(see :func:`~.record.record_graph`) follow the first line, each starting with ``note:``. For
 ``nn.Sequential(nn.Linear(2, 2), nn.ReLU())`` (seed 0) on ``x = [[1, -2]]``, after
-``model(x).sum().backward()``::
+``with tg.record_graph(): model(x).sum().backward()``::
 
     computation graph: 3 ops, 6 tensors (after backward)
     t0: x (input) | (1, 2) float32 | [[1, -2]]
@@ -66,6 +67,7 @@ def to_text(graph: Graph) -> str:
         counts.append(_count(kinds, "module", "collapsed module"))
     header = "computation graph: " + ", ".join(counts)
     lines = [header + (" (after backward)" if graph.after_backward else "")]
+    lines += [f"note: {note}" for note in graph.notes]
     # An explicit stack of (items, next position, indent) instead of recursion.
     stack = [(graph.top, 0, "")]
     while stack:

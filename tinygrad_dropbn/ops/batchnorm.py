@@ -1,0 +1,213 @@
+"""Batch normalisation as one op, :class:`BatchNorm`, with its closed-form backward.
+
+For input ``x`` of shape ``(N, C, *S)`` every channel ``c`` is normalised over the ``M = N *
+prod(S)`` values it has in the batch, then scaled and shifted by per-channel parameters::
+
+    mu = mean(x)                   sigma2 = mean((x - mu)^2)        (biased: divide by M)
+    x_hat = (x - mu) / sqrt(sigma2 + eps)
+    out = weight * x_hat + bias
+
+In training, ``mu`` and ``sigma2`` are the batch's own statistics, which the op computes from
+``x`` itself -- it accepts no others, since the backward below is only right for them. They
+depend on ``x``, so the gradient reaches ``x`` three ways: directly through ``x_hat``, through
+``mu`` and through ``sigma2``. Summed, with ``g`` the incoming gradient, ``s = 1 / sqrt(sigma2
++ eps)`` and sums over the ``M`` values of a channel, the three paths collapse into
+(derivation in docs/dropout-and-batchnorm.md)::
+
+    dbias   = sum(g)
+    dweight = sum(g * x_hat)
+    dx      = weight * s / M * (M g - sum(g) - x_hat * sum(g * x_hat))
+
+In evaluation ``mu`` and ``sigma2`` are the running estimates, inputs of the op that receive
+no gradient, so ``dx = g * weight * s``.
+
+The running estimates are not this op's business: :func:`tinygrad_dropbn.nn.functional.
+batch_norm` folds the batch statistics the op reports (:class:`BatchStatistics`) into them.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from ..engine import Function
+
+
+def channel_axes(ndim: int) -> tuple:
+    """Every axis but the channel axis (1): the axes batch norm reduces over."""
+    return (0,) + tuple(range(2, ndim))
+
+
+def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
+    """A (C,) array reshaped to (1, C, 1, ...) so it broadcasts against an ndim-D input."""
+    return values.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum(a * b) over every axis but the channel axis, without materialising a * b."""
+    n, c = a.shape[:2]
+    return np.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
+
+
+def batch_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The per-channel batch mean and *biased* variance of ``x`` (shape (N, C, ...)).
+
+    Returns:
+        ``(mean, var, centered)``: ``mean`` and ``var = sum((x - mean)^2) / M`` of shape (C,),
+        with ``M = x.size / C``, and ``centered = x - mean``, which the variance needs anyway
+        and :class:`BatchNorm` keeps for its backward instead of subtracting a second time.
+    """
+    count = x.size // x.shape[1]
+    # NOTE: np.add.reduce / count is what ndarray.mean computes, minus its Python-level wrapper.
+    mean = np.add.reduce(x, axis=channel_axes(x.ndim)) / x.dtype.type(count)
+    centered = x - _per_channel(mean, x.ndim)
+    return mean, _channel_dot(centered, centered) / count, centered
+
+
+class BatchStatistics:
+    """Where a training :class:`BatchNorm` reports the statistics it normalised with.
+
+    An out-parameter, never read by the op: ``F.batch_norm`` passes an empty one, and after
+    the forward pass finds in it the per-channel ``mean`` and *biased* ``var`` (arrays of
+    shape (C,)) that the op computed from ``x``, to update the running estimates without a
+    second pass over ``x``. It works whether or not the op was recorded in a graph.
+    """
+
+    __slots__ = ("mean", "var")
+
+    def __init__(self) -> None:
+        self.mean: Optional[np.ndarray] = None
+        self.var: Optional[np.ndarray] = None
+
+
+class BatchNorm(Function):
+    """out = weight * (x - mean) * inv_std + bias per channel (axis 1), as one op.
+
+    Inputs, in the order of ``F.batch_norm``'s arguments:
+
+    * training: ``x`` or ``x, weight, bias``. ``mean`` and ``var`` are ``x``'s own batch
+      statistics, computed here, and the backward differentiates through them::
+
+          dx = weight * inv_std / M * (M g - sum(g) - x_hat * sum(g * x_hat))
+
+    * evaluation: ``x, running_mean, running_var`` or ``x, running_mean, running_var, weight,
+      bias``; the running statistics are constants of the maths (they get no gradient) and
+      ``dx = g * weight * inv_std``. They are saved for the backward like ``x``, so changing
+      one in place between the forward and the backward pass raises instead of giving a
+      gradient for values the forward never used.
+
+    Either way ``dweight = sum(g * x_hat)`` and ``dbias = sum(g)``; sums run over every axis
+    but the channel axis, ``M`` is the number of values per channel,
+    ``inv_std = 1 / sqrt(var + eps)`` and ``x_hat = (x - mean) * inv_std``.
+
+    Keyword arguments: ``eps``, ``training``, and in training an optional ``statistics``, a
+    :class:`BatchStatistics` the forward fills with the mean and biased variance it used.
+
+    Two forms of the backward. On arrays (the ordinary backward pass) it reuses
+    ``centered = x - mean`` and the per-channel ``inv_std`` that the forward computed and never
+    stores ``x_hat``: every formula uses it inside a per-channel product, so ``inv_std`` is
+    folded into the per-channel factors instead, and ``dx`` is finished in one buffer. On
+    Tensors (``create_graph=True``) it recomputes the statistics from the saved ``x`` and
+    reads as the formulas above, so that the recorded backward depends on ``x`` the way the
+    gradient does and second derivatives come out right.
+    """
+
+    def forward(self, x: np.ndarray, *inputs: np.ndarray, eps: float, training: bool,
+                statistics: Optional[BatchStatistics] = None) -> np.ndarray:
+        self.eps, self.training = eps, training
+        self.dims = max(x.ndim - 2, 1)
+        self.axes, self.count = channel_axes(x.ndim), x.size // x.shape[1]
+        if training:
+            weight, bias = inputs or (None, None)
+            mean, var, centered = batch_statistics(x)
+            if statistics is not None:
+                statistics.mean, statistics.var = mean, var
+            self.save_for_backward(x, *inputs[:1])
+        else:
+            running_mean, running_var, *affine = inputs
+            weight, bias = affine or (None, None)
+            mean, var = running_mean, running_var
+            centered = x - _per_channel(mean.astype(x.dtype, copy=False), x.ndim)
+            self.save_for_backward(x, running_mean, running_var, *affine[:1])
+        self.affine = weight is not None
+        # What the array backward reuses (the Tensor backward recomputes them from x).
+        self.inv_std = 1 / np.sqrt(var.astype(x.dtype, copy=False) + eps)
+        self.centered = centered
+        if weight is None:
+            return centered * _per_channel(self.inv_std, x.ndim)
+        out = centered * _per_channel(weight * self.inv_std, x.ndim)
+        out += _per_channel(bias, x.ndim)
+        return out
+
+    def backward(self, grad: Any, x: Any, *saved: Any) -> Union[Any, tuple]:
+        running_mean, running_var = (None, None) if self.training else saved[:2]
+        weight = saved[-1] if self.affine else None
+        needs = self.needs_input_grad
+        needs_x = needs[0]
+        needs_weight, needs_bias = needs[-2:] if self.affine else (False, False)
+        if isinstance(grad, (np.ndarray, np.generic)):
+            grad_x, grad_weight, grad_bias = self._array_backward(
+                grad, weight, needs_x, needs_weight, needs_bias)
+        else:
+            grad_x, grad_weight, grad_bias = self._closed_form(
+                grad, x, running_mean, running_var, weight, needs_x)
+        running = () if self.training else (None, None)  # no gradient for the running stats
+        if not self.affine:
+            return (grad_x, *running) if running else grad_x
+        return (grad_x, *running, grad_weight if needs_weight else None,
+                grad_bias if needs_bias else None)
+
+    def _closed_form(self, grad: Any, x: Any, running_mean: Any, running_var: Any,
+                     weight: Any, needs_x: bool) -> tuple:
+        """The backward as derived, on Tensors (a recorded backward pass) or arrays."""
+        axes = self.axes
+        kept = (1, -1) + (1,) * (x.ndim - 2)
+        if self.training:
+            mean = x.mean(axis=axes, keepdims=True)
+            centered = x - mean
+            var = (centered * centered).mean(axis=axes, keepdims=True)
+        else:
+            mean, var = running_mean.reshape(kept), running_var.reshape(kept)
+            centered = x - mean
+        inv_std = 1 / np.sqrt(var + self.eps)
+        x_hat = centered * inv_std
+        sum_grad = grad.sum(axis=axes, keepdims=True)
+        sum_grad_x_hat = (grad * x_hat).sum(axis=axes, keepdims=True)
+        scale = inv_std if weight is None else weight.reshape(kept) * inv_std
+        grad_x = None
+        if needs_x and self.training:
+            m = self.count
+            grad_x = scale * (grad - sum_grad / m - x_hat * sum_grad_x_hat / m)
+        elif needs_x:
+            grad_x = scale * grad
+        return grad_x, sum_grad_x_hat.reshape(-1), sum_grad.reshape(-1)
+
+    def _array_backward(self, grad: np.ndarray, weight: Optional[np.ndarray], needs_x: bool,
+                        needs_weight: bool, needs_bias: bool) -> tuple:
+        """The same formulas on arrays, from what the forward kept.
+
+        NOTE: einsum and one in-place buffer because this runs on every training step: it
+        allocates one array the size of x (``dx``), the readable form one per operation.
+        """
+        through_stats = self.training and needs_x
+        inv_std, ndim = self.inv_std, grad.ndim
+        sum_grad = grad.sum(axis=self.axes) if through_stats or needs_bias else None
+        sum_grad_x_hat = None
+        if through_stats or needs_weight:
+            sum_grad_x_hat = _channel_dot(grad, self.centered) * inv_std
+        scale = inv_std if weight is None else weight * inv_std
+        grad_x = None
+        if through_stats:
+            # scale * (g - sum(g) / M - x_hat * sum(g x_hat) / M), finished in one buffer
+            grad_x = self.centered * _per_channel(sum_grad_x_hat * inv_std / -self.count, ndim)
+            grad_x += grad
+            grad_x -= _per_channel(sum_grad / self.count, ndim)
+            grad_x *= _per_channel(scale, ndim)
+        elif needs_x:
+            grad_x = grad * _per_channel(scale, ndim)
+        return grad_x, sum_grad_x_hat, sum_grad
+
+    @property
+    def name(self) -> str:
+        mode = "train: batch statistics" if self.training else "eval: running statistics"
+        return f"BatchNorm{self.dims}d [{mode}]"
