@@ -2,7 +2,7 @@
 
 A small MLP -- Linear, BatchNorm1d, ReLU, Dropout, Linear, then cross-entropy -- drawn in
 training and in evaluation mode, before and after ``backward()``, plus a collapsed view and the
-text rendering. Each forward and backward pass runs inside ``tg.record_graph()``, which notes the
+text rendering; and the graph of a gradient recorded with ``create_graph=True``. Each forward and backward pass runs inside ``tg.record_graph()``, which notes the
 module clusters, the backward order and the gradient summaries the pictures show.
 
 Run:  python docs/make_graph_images.py   (needs Graphviz ``dot`` or ``pip install -e ".[viz]"``)
@@ -25,6 +25,16 @@ def forward(model: nn.Sequential, training: bool) -> tg.Tensor:
     target = np.array([0, 1, 2, 0, 1, 2, 0, 1])
     model.train(training)
     return nn.CrossEntropyLoss()(model(x), target)
+
+
+def double_backward() -> Path:
+    """The graph that ``grad(tanh(x), x, create_graph=True)`` records: its backward pass,
+    ``1 * (1 - out * out)``, built on the forward's own tanh node (docs/autograd.md)."""
+    x = tg.Tensor([0.5], dtype=np.float64, requires_grad=True, name="x")
+    y = x.tanh()
+    (dy,) = tg.autograd.grad(y, x, create_graph=True)
+    dy.name = "dy/dx"
+    return tg.render_graph(dy, IMAGES / "double-backward.png")
 
 
 def main() -> None:
@@ -50,6 +60,7 @@ def main() -> None:
             text.write_text(tg.graph_text(loss), encoding="utf-8")
             written.append(text)
         model.zero_grad()
+    written.append(double_backward())
     for path in written:
         print(path.relative_to(IMAGES.parent.parent))
 

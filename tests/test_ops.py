@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -402,3 +404,27 @@ def test_std_of_constant_input_has_zero_gradient():
     x = tg.Tensor(np.full((2, 3), 4.0), requires_grad=True)
     x.std().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
+
+
+def test_one_name_per_thing_no_op_is_named_like_a_module():
+    import inspect
+
+    import tinygrad_dropbn.nn as nn
+    from tinygrad_dropbn import ops
+    from tinygrad_dropbn.ops import batchnorm, dropout, linear, losses, primitives
+
+    op_names = {name for module in (primitives, batchnorm, dropout, linear, losses)
+                for name, value in vars(module).items()
+                if inspect.isclass(value) and issubclass(value, tg.Function)
+                and value.__module__ == module.__name__}
+    module_names = {name for name, value in vars(nn).items()
+                    if inspect.isclass(value) and issubclass(value, nn.Module)}
+    assert {"Rectify", "HyperbolicTangent", "Pow", "Affine", "Drop"} <= op_names
+    assert not op_names & module_names
+    assert not {"Power", "LinearOp"} & op_names
+    # every Function subclass of the package lives in ops/
+    package = Path(tg.__file__).parent
+    for path in package.rglob("*.py"):
+        if path.parent.name != "ops":
+            assert "(Function):" not in path.read_text(), path
+    assert ops.__doc__

@@ -83,7 +83,7 @@ def test_known_graph_has_one_node_per_op_and_tensor_and_one_edge_per_use(record)
     assert len([i for i in ids if i.startswith("t")]) == 7
     assert len(edges(source)) == 10
     assert [label(source, f"op{i}").split("\n")[0] for i in range(4)] == [
-        "MatMul", "Add", "ReLU", "Mean axes=(0, 1)"]
+        "MatMul", "Add", "Rectify", "Mean axes=(0, 1)"]
     assert label(source, "t1").startswith("W (input)\n(3, 2) float32\nmean ")
     assert label(source, "t2").startswith("(4, 2) float32\nmean ")  # x @ W
     assert label(source, "t3") == "b (input)\n(2,) float32\n[0, 0]"

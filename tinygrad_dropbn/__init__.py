@@ -25,6 +25,7 @@ __all__ = [
     "load", "save", "CheckpointError",
     "draw_graph", "graph_text", "record_graph", "render_graph",
     "Function", "GradDtypeError", "GradcheckError", "Tensor", "arange", "cat", "concatenate",
-    "enable_grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "manual_seed", "maximum", "minimum",
+    "enable_grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "manual_seed", "maximum",
+    "minimum",
     "no_grad", "ones", "set_grad_enabled", "rand", "randn", "stack", "tensor", "where", "zeros",
 ]

@@ -180,8 +180,9 @@ class Tensor:
                 raise TypeError("backward() got both gradient= and its alias grad=; pass one")
             gradient = grad
         seed = output_gradient(self, gradient, "backward()")
-        engine.run_backward((self,), (seed,), retain_graph, create_graph,
-                            None if inputs is None else tensor_tuple(inputs, "inputs", "backward()"))
+        if inputs is not None:
+            inputs = tensor_tuple(inputs, "inputs", "backward()")
+        engine.run_backward((self,), (seed,), retain_graph, create_graph, inputs)
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -313,16 +314,16 @@ class Tensor:
         return ops.Sqrt.apply(self)
 
     def relu(self) -> "Tensor":
-        return ops.ReLU.apply(self)
+        return ops.Rectify.apply(self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
-        return ops.LeakyReLU.apply(self, negative_slope=negative_slope)
+        return ops.LeakyRectify.apply(self, negative_slope=negative_slope)
 
     def sigmoid(self) -> "Tensor":
-        return ops.Sigmoid.apply(self)
+        return ops.Logistic.apply(self)
 
     def tanh(self) -> "Tensor":
-        return ops.Tanh.apply(self)
+        return ops.HyperbolicTangent.apply(self)
 
     def abs(self) -> "Tensor":
         return ops.Abs.apply(self)
@@ -365,7 +366,7 @@ class Tensor:
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     def softmax(self, axis: int = -1) -> "Tensor":
-        return ops.Softmax.apply(self, axis=axis)
+        return ops.NormalizedExp.apply(self, axis=axis)
 
     def log_softmax(self, axis: int = -1) -> "Tensor":
         return ops.LogSoftmax.apply(self, axis=axis)

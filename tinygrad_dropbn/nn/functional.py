@@ -360,7 +360,7 @@ def linear(x: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
 def relu(x: Tensor) -> Tensor:
     """max(x, 0), elementwise."""
     check_float_tensor(x, "relu")
-    return primitives.ReLU.apply(x)
+    return primitives.Rectify.apply(x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -368,25 +368,25 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     check_float_tensor(x, "leaky_relu")
     if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
         raise TypeError(f"leaky_relu negative_slope must be a number, got {negative_slope!r}")
-    return primitives.LeakyReLU.apply(x, negative_slope=float(negative_slope))
+    return primitives.LeakyRectify.apply(x, negative_slope=float(negative_slope))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), elementwise, without overflow for large |x|."""
     check_float_tensor(x, "sigmoid")
-    return primitives.Sigmoid.apply(x)
+    return primitives.Logistic.apply(x)
 
 
 def tanh(x: Tensor) -> Tensor:
     """tanh(x), elementwise."""
     check_float_tensor(x, "tanh")
-    return primitives.Tanh.apply(x)
+    return primitives.HyperbolicTangent.apply(x)
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, shifted by the maximum so it cannot overflow."""
     check_float_tensor(x, "softmax")
-    return primitives.Softmax.apply(x, axis=_check_dim(dim, x, "softmax"))
+    return primitives.NormalizedExp.apply(x, axis=_check_dim(dim, x, "softmax"))
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:

@@ -163,8 +163,8 @@ class Sqrt(Function):
         return grad / (2 * out)
 
 
-class ReLU(Function):
-    """out = max(x, 0);  dx = grad * (x > 0)."""
+class Rectify(Function):
+    """ReLU, the rectified linear unit: out = max(x, 0);  dx = grad * (x > 0)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = np.maximum(x, 0)
@@ -175,8 +175,8 @@ class ReLU(Function):
         return grad * (out > 0)
 
 
-class LeakyReLU(Function):
-    """out = x if x > 0 else slope * x;  dx = grad * (1 if x > 0 else slope)."""
+class LeakyRectify(Function):
+    """Leaky ReLU: out = x if x > 0 else slope * x;  dx = grad * (1 if x > 0 else slope)."""
 
     def forward(self, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
         self.negative_slope = negative_slope
@@ -187,8 +187,8 @@ class LeakyReLU(Function):
         return np.where(self.positive, grad, grad * self.negative_slope)
 
 
-class Sigmoid(Function):
-    """out = 1 / (1 + exp(-x));  dx = grad * out * (1 - out).
+class Logistic(Function):
+    """The logistic sigmoid: out = 1 / (1 + exp(-x));  dx = grad * out * (1 - out).
 
     NOTE: computed as exp(-|x|) on each side so that neither branch overflows for |x| in the
     thousands.
@@ -204,7 +204,7 @@ class Sigmoid(Function):
         return grad * out * (1 - out)
 
 
-class Tanh(Function):
+class HyperbolicTangent(Function):
     """out = tanh(x);  dx = grad * (1 - out ** 2)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -584,9 +584,9 @@ class LogSumExp(Function):
         return grad.reshape(_kept_shape(x.shape, self.axes)) * softmax
 
 
-class Softmax(Function):
-    """out = exp(x - max) / sum(exp(x - max)) over ``axis``;
-    dx = out * (grad - sum(grad * out, axis))."""
+class NormalizedExp(Function):
+    """Softmax, the normalised exponential: out = exp(x - max) / sum(exp(x - max)) over
+    ``axis``;  dx = out * (grad - sum(grad * out, axis))."""
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.axis = axis

@@ -16,7 +16,7 @@ the ids they read and write, so the text holds the whole graph. Notes on what wa
             op0: Linear | backward #2 | t0, t1, t2 -> t3
             t3: (1, 2) float32 | [[1.288, 1.302]] | grad [[1, 1]]
         1: ReLU()
-            op1: ReLU | backward #1 | t3 -> t4
+            op1: Rectify | backward #1 | t3 -> t4
             t4: (1, 2) float32 | [[1.288, 1.302]] | grad [[1, 1]]
     op2: Sum axes=(0, 1) | backward #0 | t4 -> t5
     t5: output | scalar float32 | 2.59 | grad 1
