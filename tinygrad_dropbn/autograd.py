@@ -84,7 +84,7 @@ def backward(tensors: Tensors, grad_tensors: Optional[Any] = None,
 def increment_version(tensor: Tensor) -> None:
     """Record that ``tensor``'s values were changed in place, behind the engine's back (as
     ``torch.autograd.graph.increment_version`` does)."""
-    engine.version_counter(tensor).value += 1
+    engine.version_counter(tensor).bump()
 
 
 def _outputs_and_seeds(outputs: Tensors, grad_outputs: Optional[Any], what: str) -> tuple:

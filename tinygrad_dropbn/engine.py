@@ -109,8 +109,17 @@ class _Version:
 
     __slots__ = ("value",)
 
+    #: In-place changes to any tensor so far: while it has not moved since an op saved its
+    #: tensors, none of them can have changed, and the backward skips checking each.
+    changes = 0
+
     def __init__(self) -> None:
         self.value = 0
+
+    def bump(self) -> None:
+        """Count one in-place change of the tensor(s) this counter belongs to."""
+        self.value += 1
+        _Version.changes += 1
 
 
 #: The counter of every tensor that was never changed in place and shares it with nobody;
@@ -190,6 +199,7 @@ class Function:
         fn.parents = tuple([t.grad_fn for t in inputs])
         if fn.saved:
             fn.result = result  # to tell the saved output from the saved inputs, if need be
+            fn.changes_at_save = _Version.changes
             for t in inputs:  # versions now, to tell at backward time if one changed in place
                 if t._version_counter is not UNCHANGED:
                     fn.input_versions = tuple(map(_version_of, inputs))
@@ -223,10 +233,6 @@ class Function:
         """What ``forward`` saved, checked against in-place changes since: the arrays, or (to
         record the backward pass) the input tensors and the output they belong to."""
         inputs, input_versions = self.inputs, self.input_versions
-        if not as_tensors and not self.output_version.value and (
-                not any(map(_version_of, inputs)) if input_versions is None
-                else tuple(map(_version_of, inputs)) == input_versions):
-            return self.saved  # nothing changed in place: the common case, checked at once
         values = []
         for array, source in zip(self.saved, self._saved_sources()):
             if source >= 0:
@@ -277,8 +283,8 @@ class Function:
 
 
 # What release() keeps without looking: the graph's structure.
-_STRUCTURE = frozenset({"inputs", "parents", "saved", "input_versions", "output_version",
-                        "released"})
+_STRUCTURE = frozenset({"inputs", "parents", "saved", "changes_at_save", "input_versions",
+                        "output_version", "released"})
 
 
 def unbroadcast(grad: Any, shape: tuple) -> Any:
@@ -430,8 +436,10 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
 
 def _call_backward(fn: Function, grad: Any, create_graph: bool) -> tuple:
     """``fn.backward`` on its output's gradient and its saved values; one gradient per input."""
-    input_grads = fn.backward(grad, *fn.saved_values(create_graph)) if fn.saved else \
-        fn.backward(grad)
+    saved = fn.saved
+    if saved and (create_graph or fn.changes_at_save != _Version.changes):
+        saved = fn.saved_values(create_graph)
+    input_grads = fn.backward(grad, *saved)
     if type(input_grads) is not tuple:
         input_grads = (input_grads,)
     if len(input_grads) != len(fn.inputs):
@@ -468,4 +476,4 @@ def _accumulate_grad(t: "Tensor", g: Any, create_graph: bool) -> None:
         t.grad = t._from_op(np.array(g, dtype=t.data.dtype, copy=True), None)
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
-        version_counter(t.grad).value += 1  # a graph recorded from .grad may have saved it
+        version_counter(t.grad).bump()  # a graph recorded from .grad may have saved it

@@ -254,10 +254,10 @@ class Tensor:
         return _binary(ops.Div, other, self)
 
     def __matmul__(self, other: ArrayLike) -> "Tensor":
-        return _binary(ops.MatMul, self, other)
+        return _matmul(self, other)
 
     def __rmatmul__(self, other: ArrayLike) -> "Tensor":
-        return _binary(ops.MatMul, other, self)
+        return _matmul(other, self)
 
     def __neg__(self) -> "Tensor":
         return ops.Neg.apply(self)
@@ -520,7 +520,7 @@ class Tensor:
                              "the tensor changed in place")
         counter = engine.version_counter(self)  # NOTE: before the new grad_fn, see there
         np.copyto(self.data, result.data, casting="unsafe")
-        counter.value += 1
+        counter.bump()
         if recording:
             self.grad_fn, self.requires_grad = result.grad_fn, True
         return self
@@ -567,6 +567,22 @@ def output_gradient(output: Tensor, gradient: Optional[ArrayLike], what: str) ->
         raise RuntimeError(f"{what} got a gradient of shape {gradient.shape} for an output of "
                            f"shape {output.shape}; they must match.")
     return gradient
+
+
+def _matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """``a @ b``, after checking that the shapes can be multiplied."""
+    a_shape, b_shape = np.shape(_raw(a)), np.shape(_raw(b))
+    if not a_shape or not b_shape:
+        raise ValueError("matmul needs tensors with at least 1 dimension, got a scalar; "
+                         "use * to multiply by a scalar")
+    inner = b_shape[-2 if len(b_shape) > 1 else 0]
+    if a_shape[-1] != inner:
+        raise ValueError(
+            f"matmul shape mismatch: {a_shape} @ {b_shape}: the last dimension of the left "
+            f"operand ({a_shape[-1]}) must equal the "
+            f"{'second-to-last' if len(b_shape) > 1 else 'only'} dimension of the right "
+            f"operand ({inner}). Transpose one of them (x.T) or fix the layer sizes.")
+    return _binary(ops.MatMul, a, b)
 
 
 def tensor_tuple(values: Any, name: str, what: str) -> tuple:
@@ -772,7 +788,7 @@ _UFUNCS = {
     np.multiply: lambda a, b: _binary(ops.Mul, a, b),
     np.true_divide: lambda a, b: _binary(ops.Div, a, b),
     np.power: lambda a, b: _binary(ops.Pow, a, b),
-    np.matmul: lambda a, b: _binary(ops.MatMul, a, b),
+    np.matmul: _matmul,
     np.maximum: lambda a, b: _binary(ops.Maximum, a, b),
     np.minimum: lambda a, b: _binary(ops.Minimum, a, b),
     np.negative: lambda x: -x,

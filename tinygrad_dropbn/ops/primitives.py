@@ -526,16 +526,6 @@ class MatMul(Function):
     """
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul needs tensors with at least 1 dimension, got a scalar; "
-                             "use * to multiply by a scalar")
-        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ValueError(
-                f"matmul shape mismatch: {a.shape} @ {b.shape}: the last dimension of the left "
-                f"operand ({a.shape[-1]}) must equal the "
-                f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of the right operand "
-                f"({b.shape[-2 if b.ndim > 1 else 0]}). Transpose one of them (x.T) or fix "
-                "the layer sizes.")
         self.save_for_backward(a, b)
         return a @ b
 
