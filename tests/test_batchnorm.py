@@ -254,9 +254,8 @@ def test_batch_statistics():
 # ------------------------------------------------------------------------------- graph
 
 
-@pytest.mark.parametrize("shape, expected", [
-    ((4, 3), "BatchNorm1d"), ((4, 3, 5), "BatchNorm1d"), ((2, 3, 2, 2), "BatchNorm2d")])
-def test_one_node_with_an_informative_name(shape, expected):
+@pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5), (2, 3, 2, 2)])
+def test_one_node_with_an_informative_name(shape):
     bn = module_for(shape)
     x = tg.randn(*shape, requires_grad=True)
     scopes = []
@@ -267,12 +266,12 @@ def test_one_node_with_an_informative_name(shape, expected):
     finally:
         engine.record_hooks.remove(hook)
     (fn,) = engine.topological_order(out)
-    assert fn.name == f"{expected} [train: batch statistics]"
+    assert fn.name == "BatchNorm [train: batch statistics]"
     assert scopes == [(fn, (bn,))]  # recorded once, inside the module's forward
     out.sum().backward()
-    assert fn.released and fn.name == f"{expected} [train: batch statistics]"
+    assert fn.released and fn.name == "BatchNorm [train: batch statistics]"
     (fn,) = engine.topological_order(bn.eval()(x))
-    assert fn.name == f"{expected} [eval: running statistics]"
+    assert fn.name == "BatchNorm [eval: running statistics]"
 
 
 # -------------------------------------------------------------------- running statistics

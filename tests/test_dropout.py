@@ -166,10 +166,10 @@ def test_module_in_eval_draws_nothing_and_keeps_its_mask():
 
 
 @pytest.mark.parametrize("training, inverted, per_feature, expected", [
-    (True, True, False, r"Dropout p=0.5 inverted \[train\] kept \d+/64"),
-    (True, False, True, r"Dropout p=0.5 plain per-feature \[train\] kept \d+/8 features"),
-    (False, True, False, r"Dropout p=0.5 inverted \[eval\] identity"),
-    (False, False, False, r"Dropout p=0.5 plain \[eval\] out = 0.5 x"),
+    (True, True, False, r"Drop p=0.5 inverted \[train\] kept \d+/64"),
+    (True, False, True, r"Drop p=0.5 plain per-feature \[train\] kept \d+/8 features"),
+    (False, True, False, r"Drop p=0.5 inverted \[eval\] identity"),
+    (False, False, False, r"Drop p=0.5 plain \[eval\] out = 0.5 x"),
 ])
 def test_one_node_with_an_informative_name(training, inverted, per_feature, expected):
     x = tg.randn(8, 8, requires_grad=True)

@@ -87,7 +87,7 @@ def test_fused_linear_agrees_with_matmul_plus_add(rng):
     out_composed.backward(upstream)
     for a, b in zip(fused, composed):
         np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-12)
-    assert out_fused.grad_fn.name == "Linear"
+    assert out_fused.grad_fn.name == "Affine"
 
 
 def test_linear_input_errors_and_conversions():
@@ -239,7 +239,7 @@ def test_float32_network_stays_float32_in_every_value_and_gradient(rng):
     x = tg.Tensor(rng.standard_normal((6, 5)).astype(np.float32), requires_grad=True)
     loss = F.cross_entropy(model(x), np.array([0, 2, 1, 1, 0, 2], dtype=np.int64))
     ops = engine.topological_order(loss)
-    assert {op.name for op in ops} >= {"Linear", "CrossEntropy"}
+    assert {op.name for op in ops} >= {"Affine", "CrossEntropy"}
     for op in ops:
         for t in op.inputs:
             assert t.dtype == np.float32, (op.name, t.dtype)

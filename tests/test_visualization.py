@@ -105,13 +105,13 @@ def test_mlp_counts_follow_the_engine_graph():
 def test_dropout_and_batchnorm_labels_say_which_mode_ran():
     _, loss = mlp_loss(training=True)
     source = tg.draw_graph(loss).source
-    assert "BatchNorm1d [train: batch statistics]" in source
-    kept = re.search(r"Dropout p=0.5[^\\\"]*\[train\] kept (\d+)/(\d+)", source)
+    assert "BatchNorm [train: batch statistics]" in source
+    kept = re.search(r"Drop p=0.5[^\\\"]*\[train\] kept (\d+)/(\d+)", source)
     assert kept is not None and int(kept.group(2)) == 16 * 8
     _, loss = mlp_loss(training=False)
     source = tg.draw_graph(loss).source
-    assert "BatchNorm1d [eval: running statistics]" in source
-    assert re.search(r"Dropout p=0.5[^\\\"]*\[eval\]", source)
+    assert "BatchNorm [eval: running statistics]" in source
+    assert re.search(r"Drop p=0.5[^\\\"]*\[eval\]", source)
     assert "[train" not in source
 
 
@@ -268,7 +268,7 @@ def test_depth_collapses_modules_into_nodes_with_shapes_and_parameter_counts():
     assert sorted(i for i in ids if i.startswith("m")) == ["m0", "m1", "m2", "m3", "m4"]
     assert [i for i in ids if i.startswith("op")] == ["op0"]  # the loss
     assert label(source, "m1").split("\n")[0].startswith("1: BatchNorm1d(8")
-    assert label(source, "m1").split("\n")[2] == "BatchNorm1d [train: batch statistics]"
+    assert label(source, "m1").split("\n")[2] == "BatchNorm [train: batch statistics]"
     assert re.search(r"\[train\] kept \d+/128\nin \(16, 8\)", label(source, "m3"))
     assert label(source, "m1").split("\n")[-3:] == ["in (16, 8)", "out (16, 8)", "params 16"]
     assert "0.weight" not in source and source.count("subgraph cluster_") == 2
@@ -344,7 +344,7 @@ def test_text_rendering_is_an_indented_tree_with_the_same_labels():
     graph = build_graph(loss)
     for node in graph.nodes.values():
         assert any(f"{node.id}: " + " | ".join(node.lines) in line for line in lines)
-    assert re.search(r"^\s+op0: Linear.* \| t0, t1, t2 -> t3$", text, re.M)
+    assert re.search(r"^\s+op0: Affine.* \| t0, t1, t2 -> t3$", text, re.M)
     collapsed = tg.graph_text(loss, depth=1)
     assert "    m1: 1: BatchNorm1d(8" in collapsed and "5 collapsed modules" in collapsed
 
@@ -435,7 +435,7 @@ def test_a_released_graph_draws_as_the_retained_one_from_the_recorded_summaries(
     text = tg.graph_text(released)
     assert "backward #5" in text and "note:" not in text and RELEASED not in text
     # Intermediate results show the summary of the gradient their op received.
-    linear = re.search(r"op0: Linear \| backward #5 \| t0, t1, t2 -> t3\n\s+t3: (.*)", text)
+    linear = re.search(r"op0: Affine \| backward #5 \| t0, t1, t2 -> t3\n\s+t3: (.*)", text)
     assert re.search(r"\| grad norm \S+  max\|g\| \S+$", linear.group(1))
     record = op_record(engine.topological_order(released)[-1])
     assert isinstance(record.grad, GradSummary) and record.output.shape == (16, 8)

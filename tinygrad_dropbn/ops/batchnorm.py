@@ -115,7 +115,6 @@ class BatchNorm(Function):
     def forward(self, x: np.ndarray, *inputs: np.ndarray, eps: float, training: bool,
                 statistics: Optional[BatchStatistics] = None) -> np.ndarray:
         self.eps, self.training = eps, training
-        self.dims = max(x.ndim - 2, 1)
         self.axes, self.count = channel_axes(x.ndim), x.size // x.shape[1]
         if training:
             weight, bias = inputs or (None, None)
@@ -210,4 +209,4 @@ class BatchNorm(Function):
     @property
     def name(self) -> str:
         mode = "train: batch statistics" if self.training else "eval: running statistics"
-        return f"BatchNorm{self.dims}d [{mode}]"
+        return f"BatchNorm [{mode}]"

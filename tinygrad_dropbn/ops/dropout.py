@@ -88,7 +88,7 @@ class Drop(Function):
     with the mask held fixed.
 
     The display name records the settings and, in training, how many units were kept, e.g.
-    ``Dropout p=0.5 inverted [train] kept 37/64``; they are plain Python values, so they stay
+    ``Drop p=0.5 inverted [train] kept 37/64``; they are plain Python values, so they stay
     after the backward pass releases the mask.
     """
 
@@ -133,7 +133,7 @@ class Drop(Function):
         form = "inverted" if self.inverted else "plain"
         if self.per_feature:
             form += " per-feature"
-        label = f"Dropout p={self.p:g} {form}"
+        label = f"Drop p={self.p:g} {form}"
         if not self.training:
             return label + (" [eval] identity" if self.inverted
                             else f" [eval] out = {1 - self.p:g} x")

@@ -17,7 +17,7 @@ class Affine(Function):
     transpose, the matmul and the bias add saves two graph nodes and a temporary per layer,
     and ``dweight`` comes out in the weight's own (out, in) layout. The backward is matrix
     products and a sum, so run on Tensors (``create_graph=True``) it records itself and gives
-    second derivatives; the display name is ``Linear``, the layer it implements.
+    second derivatives.
     """
 
     def forward(self, x: np.ndarray, weight: np.ndarray,
@@ -38,7 +38,3 @@ class Affine(Function):
         if len(needs) == 2:
             return grad_x, grad_weight
         return grad_x, grad_weight, (grad_2d.sum(axis=0) if needs[2] else None)
-
-    @property
-    def name(self) -> str:
-        return "Linear"

@@ -13,7 +13,7 @@ the ids they read and write, so the text holds the whole graph. Notes on what wa
         0: Linear(in_features=2, out_features=2, bias=True)
             t1: 0.weight | (2, 2) float32 | [[0.1937, -0.3256], [-0.6492, -0.6837]] | grad [[1, -2], [1, -2]]
             t2: 0.bias | (2,) float32 | [0.443, 0.5837] | grad [1, 1]
-            op0: Linear | backward #2 | t0, t1, t2 -> t3
+            op0: Affine | backward #2 | t0, t1, t2 -> t3
             t3: (1, 2) float32 | [[1.288, 1.302]] | grad [[1, 1]]
         1: ReLU()
             op1: Rectify | backward #1 | t3 -> t4
