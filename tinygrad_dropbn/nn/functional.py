@@ -58,8 +58,6 @@ def check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-# ------------------------------------------------------------------------------- dropout
-
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inverted: bool = True,
             per_feature: bool = False, mask: Optional[np.ndarray] = None) -> Tensor:
@@ -136,8 +134,6 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
     except ValueError:
         return False
 
-
-# ---------------------------------------------------------------------------- batch norm
 
 
 def batch_norm(x: Tensor, running_mean: RunningStat, running_var: RunningStat,
@@ -318,8 +314,6 @@ def _check_batch_norm_input(x: Tensor, running_mean: RunningStat, running_var: R
                          "training=True to use the batch's own statistics")
 
 
-# --------------------------------------------------------------------- linear, activations
-
 
 def linear(x: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """out = x @ weight^T + bias, as one op (:class:`~tinygrad_dropbn.ops.linear.Affine`).
@@ -402,8 +396,6 @@ def _check_dim(dim: int, x: Tensor, what: str) -> int:
                          f"(valid: {-max(x.ndim, 1)} to {max(x.ndim, 1) - 1})")
     return int(dim)
 
-
-# -------------------------------------------------------------------------------- losses
 
 
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:

@@ -136,7 +136,6 @@ class Module:
         finally:
             running.pop()
 
-    # ------------------------------------------------------------------------ registration
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Register ``param`` (a :class:`Parameter`, or None for an absent one like a bias)."""
         _check_name(self, name, "parameter")
@@ -241,7 +240,6 @@ class Module:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
                       | set(self._modules))
 
-    # --------------------------------------------------------------------------- iteration
     def named_modules(self, prefix: str = "", memo: Optional[set] = None
                       ) -> Iterator[tuple[str, "Module"]]:
         """Every module in the tree, this one first, depth-first in assignment order; a module
@@ -313,7 +311,6 @@ class Module:
         fn(self)
         return self
 
-    # ------------------------------------------------------------------------ mode and grads
     def train(self, mode: bool = True) -> "Module":
         """Set training mode (``mode=True``) or evaluation mode on this module and every
         descendant, and return ``self``.
@@ -373,7 +370,6 @@ class Module:
     def double(self) -> "Module":
         return self.to(np.float64)
 
-    # --------------------------------------------------------------------------- state dict
     def _state_entries(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         """What ``state_dict`` saves, as PyTorch orders it: each module's parameters, then its
         persistent buffers, then each child's entries under ``child_name.``."""
@@ -448,7 +444,6 @@ class Module:
             increment_version(targets[key])
         return IncompatibleKeys(missing, unexpected)
 
-    # ------------------------------------------------------------------------------- repr
     def extra_repr(self) -> str:
         """The text between the parentheses of this module's line in ``repr`` (its settings)."""
         return ""
