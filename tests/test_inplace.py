@@ -111,16 +111,30 @@ def test_in_place_on_a_non_leaf_is_recorded_like_torch(torch, rng):
 
     def run(lib, x):
         y = x * 2
-        z = y + 1          # consumes y before the in-place change, without saving it
-        y.mul_(3)          # y becomes 6x: gradients through z must not see the * 3
-        y[1] = 0.0
-        return (z * z + y * y).sum()
+        y.mul_(3)          # recorded: y is 6x, and its grad_fn the in-place Mul
+        y[1] = 0.0         # recorded too: no gradient reaches x through element 1
+        y.add_(x)
+        return (y * y).sum()
 
     x = leaf(data)
     run(tg, x).backward()
     xt = torch.tensor(data, requires_grad=True)
     run(torch, xt).backward()
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_in_place_on_a_tensor_the_graph_already_read_is_refused():
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    z = y + 1  # Add read y without saving it: a silent change would misroute its gradient
+    with pytest.raises(RuntimeError, match="which an op of the graph has already read, cannot "
+                                           "be recorded.*clone"):
+        y.mul_(3)
+    np.testing.assert_array_equal(y.numpy(), [2.0, 4.0])  # nothing changed
+    with tg.no_grad():
+        y.mul_(3)  # unrecorded changes are fine; an op that saved y would notice them
+    (z * z).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [12.0, 20.0])
 
 
 def test_an_optimizer_style_update_after_backward_is_fine():

@@ -159,12 +159,11 @@ class Function:
 
     Attributes set by the engine on recorded ops:
         inputs: the input tensors, in order; empty once released (see :meth:`release`).
-        parents: the op that produced each input (None for a leaf): the graph's edges.
         released: True once :meth:`release` dropped the saved arrays.
+    The graph's edges are the inputs' producers, :attr:`parents`.
     """
 
     inputs: tuple = ()
-    parents: tuple = ()
     saved: tuple = ()
     input_versions: Optional[tuple] = None  # None: every input was at version 0
     output_version: _Version = UNCHANGED  # the output's, once it has a counter of its own
@@ -194,9 +193,8 @@ class Function:
         fn.inputs = inputs  # before forward, which may read needs_input_grad
         result = fn.forward(*map(_data, inputs), **attributes)
         out = make_tensor(result, fn)
-        # NOTE: the producers as they are now: an in-place op may later give an input a new
-        # grad_fn, but this op read the value from before.
-        fn.parents = tuple([t.grad_fn for t in inputs])
+        for t in inputs:
+            t._used_by_graph = True  # see Tensor._in_place: its grad_fn must stay what it is
         if fn.saved:
             fn.result = result  # to tell the saved output from the saved inputs, if need be
             fn.changes_at_save = _Version.changes
@@ -258,14 +256,24 @@ class Function:
         return tuple(values)
 
     @property
+    def parents(self) -> tuple:
+        """The op that produced each input (None for a leaf): the graph's edges. Empty once
+        released: record the graph (``tg.record_graph()``) to draw it after ``backward()``."""
+        return tuple([t.grad_fn for t in self.inputs])
+
+    @property
     def needs_input_grad(self) -> tuple:
         """One bool per input: whether ``backward`` must compute that input's gradient."""
         return tuple(map(_requires_grad, self.inputs))
 
     def release(self) -> None:
         """Drop the inputs and every array kept for the backward pass, so that a kept output
-        no longer keeps activations alive. The graph's structure stays in ``parents``, and
-        plain attributes (the op's settings) stay for drawings."""
+        no longer keeps activations alive. Plain attributes (the op's settings) stay.
+
+        NOTE: nothing new is kept in their place (not even the edges): objects made during
+        a backward pass over a big graph would outlive it and wake Python's full garbage
+        collection, which then walks the whole heap.
+        """
         attributes = self.__dict__
         for name in attributes.keys() - _STRUCTURE:
             if type(attributes[name]) is np.ndarray:
@@ -283,7 +291,7 @@ class Function:
 
 
 # What release() keeps without looking: the graph's structure.
-_STRUCTURE = frozenset({"inputs", "parents", "saved", "changes_at_save", "input_versions",
+_STRUCTURE = frozenset({"inputs", "saved", "changes_at_save", "input_versions",
                         "output_version", "released"})
 
 
@@ -302,7 +310,9 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
     return grad
 
 
-def topological_order(roots: Iterable["Tensor"]) -> list[Function]:
+def topological_order(roots: Iterable["Tensor"],
+                      inputs_of: Optional[Callable[[Function], Sequence]] = None
+                      ) -> list[Function]:
     """The recorded ops reachable from ``roots``, each before the ops that produced its inputs.
 
     Kahn's algorithm on consumer counts: a first walk counts, for every op, how many inputs of
@@ -310,6 +320,9 @@ def topological_order(roots: Iterable["Tensor"]) -> list[Function]:
     emitted -- the order in which the backward sweep may visit it, since by then each consumer
     has sent its share of the gradient. Both walks use an explicit stack, so a chain of 100,000
     ops needs no recursion. Input order decides ties, so the same program yields the same order.
+
+    ``inputs_of(fn)`` stands in for ``fn.inputs`` (anything with a ``grad_fn`` per input): the
+    drawing walks a released graph through what it recorded of it.
     """
     if not isinstance(roots, (list, tuple)):
         roots = (roots,)
@@ -317,7 +330,9 @@ def topological_order(roots: Iterable["Tensor"]) -> list[Function]:
     consumers = dict.fromkeys(starts, 0)
     stack = list(starts)
     while stack:
-        for parent in stack.pop().parents:
+        fn = stack.pop()
+        for t in fn.inputs if inputs_of is None else inputs_of(fn):
+            parent = t.grad_fn
             if parent is None:
                 continue
             if parent in consumers:
@@ -330,7 +345,8 @@ def topological_order(roots: Iterable["Tensor"]) -> list[Function]:
     while ready:
         fn = ready.pop()
         order.append(fn)
-        for parent in reversed(fn.parents):
+        for t in reversed(fn.inputs if inputs_of is None else inputs_of(fn)):
+            parent = t.grad_fn
             if parent is not None:
                 consumers[parent] -= 1
                 if not consumers[parent]:
@@ -411,13 +427,13 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
         grad = grads.pop(fn, None)
         if wanted_outputs and fn in wanted_outputs:
             found[id(wanted_outputs[fn])] = grad
-        inputs, parents = fn.inputs, fn.parents
+        inputs = fn.inputs
         input_grads = None if grad is None else _call_backward(fn, grad, create_graph)
         if not keep_graph:
             fn.release()
         if input_grads is None:  # no consumer sent a gradient to this op's output
             continue
-        for t, parent, g in zip(inputs, parents, input_grads):
+        for t, g in zip(inputs, input_grads):
             if g is None or not t.requires_grad:
                 continue
             data = t.data
@@ -425,6 +441,7 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
                 g = _unbroadcast_from(fn, g, data.shape)
             if g.dtype is not data.dtype and g.dtype != data.dtype:
                 g = g.astype(data.dtype)
+            parent = t.grad_fn
             if parent is None:
                 deliver(t, g)
                 continue

@@ -24,6 +24,7 @@ from . import random as _random
 from .ops import primitives as ops
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
+_UNCHANGED = engine.UNCHANGED
 
 
 class GradDtypeError(TypeError, RuntimeError):
@@ -50,7 +51,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "grad_fn", "requires_grad", "name", "_retains_grad",
-                 "_version_counter", "__weakref__")
+                 "_version_counter", "_used_by_graph", "__weakref__")
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  dtype: Optional[Any] = None, name: Optional[str] = None) -> None:
@@ -67,6 +68,7 @@ class Tensor:
         self.name = name
         self._retains_grad = False
         self._version_counter = engine.UNCHANGED
+        self._used_by_graph = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -83,7 +85,8 @@ class Tensor:
         t.requires_grad = grad_fn is not None
         t.name = None
         t._retains_grad = False
-        t._version_counter = engine.UNCHANGED
+        t._version_counter = _UNCHANGED
+        t._used_by_graph = False
         return t
 
     @property
@@ -508,6 +511,14 @@ class Tensor:
                 f"an in-place change of this {tuple(self.shape)} tensor would lose the value "
                 "its gradient is taken at. Do it under tg.no_grad() (as optimizers do), or "
                 "out of place (x = x + 1).")
+        if recording and self._used_by_graph:
+            # NOTE: the ops that read this tensor find their producer through its grad_fn,
+            # which a recorded in-place change would replace (PyTorch keeps edges per op).
+            raise RuntimeError(
+                f"an in-place change of this {tuple(self.shape)} tensor, which an op of the "
+                "graph has already read, cannot be recorded: that op's gradient would flow "
+                "through the change. Change the tensor before using it, or out of place "
+                "(y = y * 2), or on a copy (y = y.clone()).")
         before = Tensor._from_op(self.data.copy() if recording else self.data, self.grad_fn)
         with engine.set_grad_enabled(recording):
             try:

@@ -11,12 +11,12 @@ is fine) once, forwards, and records what the DOT and text renderers show:
 * a **cluster** for each module call path, nested as the modules are; with ``depth=`` the
   modules below that depth become one node each.
 
-The engine keeps only the graph's structure for good: each op's producers (``parents``); its
-input tensors only until a backward pass that does not retain the graph releases them.
-Everything else -- the modules that ran each op, the backward order, the gradients of
-intermediate results, the values (and, once released, the very tensors) of the inputs --
-comes from what a :func:`~.record.record_graph` recording noted. Without one the drawing shows
-what the engine still holds and says what is missing.
+The engine holds each op's inputs, and through them the graph's edges (their producers), only
+until a backward pass that does not retain the graph releases them. Everything else -- the
+modules that ran each op, the backward order, the gradients of intermediate results, the
+values and, once released, the edges themselves -- comes from what a
+:func:`~.record.record_graph` recording noted. Without one the drawing shows what the engine
+still holds and says what is missing.
 
 Node ids follow the forward walk (``t0, t1, ...`` for tensors, ``op0, op1, ...`` for ops,
 ``m0, ...`` for collapsed modules), never memory addresses, so the same program always yields
@@ -25,7 +25,7 @@ the same graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
 from .. import engine
 from ..engine import Function
@@ -48,6 +48,8 @@ FORWARD_NOT_RECORDED = ("forward pass not recorded with tg.record_graph(): no mo
                         "or parameter names")
 BACKWARD_NOT_RECORDED = ("backward() not recorded with tg.record_graph(): no backward order or "
                          "gradients of intermediate results")
+EDGES_RELEASED = ("backward() released this graph, which was not recorded: only its last op is "
+                  "left; draw it before backward(), or record it with tg.record_graph()")
 
 
 @dataclass
@@ -174,6 +176,24 @@ def build_graph(root: "Tensor", depth: Optional[int] = None,
     return _Builder(root, depth, hide_constants).graph
 
 
+class _Edge(NamedTuple):
+    """A recorded edge, in the shape ``engine.topological_order`` reads inputs in."""
+
+    grad_fn: Optional[Function]
+
+
+def _parents(fn: Function, record: Optional[OpRecord]) -> tuple:
+    """The ops that produced ``fn``'s inputs: from the inputs while the engine holds them,
+    else as recorded (none when nothing was)."""
+    if not fn.released:
+        return fn.parents
+    return record.parents if record is not None else ()
+
+
+def _inputs_or_recorded_edges(fn: Function) -> Sequence:
+    return fn.inputs if not fn.released else [_Edge(p) for p in _parents(fn, op_record(fn))]
+
+
 class _Builder:
     """One forward walk over the recorded ops, creating nodes in the order data flows."""
 
@@ -181,7 +201,7 @@ class _Builder:
         self.root = root
         self.depth = depth
         self.hide_constants = hide_constants
-        ops = engine.topological_order(root)
+        ops = engine.topological_order(root, inputs_of=_inputs_or_recorded_edges)
         ops.reverse()  # forward order: every op after the ops that produced its inputs
         self.records: dict[Function, Optional[OpRecord]] = {fn: op_record(fn) for fn in ops}
         recorded = [r for r in self.records.values() if r is not None]
@@ -218,6 +238,8 @@ class _Builder:
         """What the drawing lacks for want of a recording, where it shows."""
         if not ops:
             return []
+        if not forward_recorded and any(fn.released and self.records[fn] is None for fn in ops):
+            return [EDGES_RELEASED]
         if not forward_recorded:
             if not any(value.role in ("parameter", "released") for value in self.values.values()):
                 lacking = self.graph.after_backward and not self.backward_recorded
@@ -242,9 +264,9 @@ class _Builder:
             record = self.records[fn]
             leaf_summaries = record.leaf_inputs if record is not None else ()
             inputs = []
-            # NOTE: after release() ``inputs`` may be shorter than ``parents`` (or hold None).
+            # NOTE: after release() ``inputs`` is empty and the edges are the recorded ones.
             held = fn.inputs
-            for i, parent in enumerate(fn.parents):
+            for i, parent in enumerate(_parents(fn, record)):
                 t = held[i] if i < len(held) else None
                 if parent is not None:
                     value = self.values[parent]

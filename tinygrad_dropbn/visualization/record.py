@@ -1,7 +1,7 @@
 """Recording what the drawing shows while the graph is built and walked: :func:`record_graph`.
 
 The engine tags nothing: an op knows its inputs and their producers, and after a backward pass
-that does not retain the graph only the producers (``parents``). Inside ``with tg.record_graph():``
+that does not retain the graph not even those. Inside ``with tg.record_graph():``
 this module listens to the engine's two hooks and notes, beside each op,
 
 * at record time (``engine.record_hooks``): the modules whose ``forward`` was running
@@ -50,6 +50,8 @@ class OpRecord:
         backward_step: the op's position in the latest recorded backward sweep through it
             (0 = visited first), or None when no recorded sweep reached it.
         grad: a summary of the gradient the op's output received in that sweep, or None.
+        parents: the op that produced each input (None for a leaf), as at record time: the
+            graph's edges, which the engine no longer holds once a backward pass released it.
     """
 
     scope: tuple = ()
@@ -58,6 +60,7 @@ class OpRecord:
     leaf_inputs: tuple = ()
     backward_step: Optional[int] = None
     grad: Optional[GradSummary] = None
+    parents: tuple = ()
 
 
 _records: "weakref.WeakKeyDictionary[Function, OpRecord]" = weakref.WeakKeyDictionary()
@@ -157,10 +160,11 @@ def _on_record(fn: Function, out: "Tensor") -> None:
     state = _thread
     if not state.depth:
         return
+    parents = fn.parents
     leaf_inputs = tuple(None if parent is not None else _leaf_summary(state, t)
-                        for t, parent in zip(fn.inputs, fn.parents))
+                        for t, parent in zip(fn.inputs, parents))
     _records[fn] = OpRecord(module_scope(), fn.name, TensorSummary.of(out, keep_reference=True),
-                            leaf_inputs)
+                            leaf_inputs, parents=parents)
 
 
 def _leaf_summary(state: _Thread, t: "Tensor") -> TensorSummary:
