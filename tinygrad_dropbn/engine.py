@@ -118,8 +118,12 @@ class _Version:
 
     def bump(self) -> None:
         """Count one in-place change of the tensor(s) this counter belongs to."""
-        self.value += 1
-        _Version.changes += 1
+        with _bump_lock:  # NOTE: two threads adding at once must not lose a change
+            self.value += 1
+            _Version.changes += 1
+
+
+_bump_lock = threading.Lock()
 
 
 #: The counter of every tensor that was never changed in place and shares it with nobody;
