@@ -181,7 +181,8 @@ class Function:
 
     def save_for_backward(self, *arrays: np.ndarray) -> None:
         """Keep forward's input or output arrays for the backward, which receives them after
-        ``grad`` (as Tensors when the backward pass is recorded)."""
+        ``grad`` (as Tensors when the backward pass is recorded). Only inputs and the output
+        can be saved: a recorded backward pass raises for anything else."""
         self.saved = arrays
 
     @classmethod
@@ -294,7 +295,7 @@ class Function:
         return f"<{self.name} backward>"
 
 
-# What release() keeps without looking: the graph's structure.
+# The engine's own attributes, which release() need not look at.
 _STRUCTURE = frozenset({"inputs", "saved", "changes_at_save", "input_versions",
                         "output_version", "released"})
 
