@@ -331,9 +331,12 @@ def topological_order(roots: Iterable["Tensor"],
     """
     if not isinstance(roots, (list, tuple)):
         roots = (roots,)
-    starts = list(dict.fromkeys(t.grad_fn for t in roots if t.grad_fn is not None))
+    if len(roots) == 1:  # NOTE: the common case, without the set-up several roots need
+        starts = [] if roots[0].grad_fn is None else [roots[0].grad_fn]
+    else:
+        starts = list(dict.fromkeys(t.grad_fn for t in roots if t.grad_fn is not None))
     consumers = dict.fromkeys(starts, 0)
-    stack = list(starts)
+    stack = starts[:]
     while stack:
         fn = stack.pop()
         for t in fn.inputs if inputs_of is None else inputs_of(fn):
@@ -381,20 +384,18 @@ def run_backward(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any],
         grad_outputs = [g if isinstance(g, (np.ndarray, np.generic)) else g.data
                         for g in grad_outputs]
     found: dict[int, Any] = {}  # the gradients of ``inputs``, by id
-    if inputs is None:
-        def deliver(t: "Tensor", g: Any) -> None:
-            _accumulate_grad(t, g, create_graph)
-    else:
+    deliver = wanted_outputs = None  # by default leaves accumulate into .grad
+    if inputs is not None:
         def deliver(t: "Tensor", g: Any) -> None:
             if id(t) in found:
                 found[id(t)] = found[id(t)] + g
             elif any(t is wanted for wanted in inputs):
                 found[id(t)] = g
+        wanted_outputs = {t.grad_fn: t for t in inputs if t.grad_fn is not None}
     previous_mode = _grad_mode.enabled
     _grad_mode.enabled = create_graph
     try:
-        _sweep(outputs, grad_outputs, keep_graph, create_graph, deliver,
-               {t.grad_fn: t for t in inputs or () if t.grad_fn is not None}, found)
+        _sweep(outputs, grad_outputs, keep_graph, create_graph, deliver, wanted_outputs, found)
     finally:
         _grad_mode.enabled = previous_mode
     if inputs is None:
@@ -408,10 +409,11 @@ def run_backward(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any],
 
 
 def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph: bool,
-           create_graph: bool, deliver: Callable[["Tensor", Any], None],
-           wanted_outputs: dict, found: dict) -> None:
+           create_graph: bool, deliver: Optional[Callable[["Tensor", Any], None]],
+           wanted_outputs: Optional[dict], found: dict) -> None:
     """The backward pass: visit the ops in topological order, each after all its consumers,
-    and hand each one the sum of what they sent. Each leaf's gradient goes to ``deliver``;
+    and hand each one the sum of what they sent. Each leaf's gradient goes to its ``.grad``,
+    or to ``deliver`` if given (then ``retain_grad()`` is ignored, as in ``autograd.grad``);
     the output gradient of an op in ``wanted_outputs`` is stored in ``found``."""
     grads: dict[Function, Any] = {}  # each op's output gradient, summed over its consumers
     order = topological_order(outputs)
@@ -423,10 +425,13 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
                 "first backward() if you need to call it again, or recompute the forward pass.")
     for t, g in zip(outputs, grad_outputs):
         if t.grad_fn is None:
-            deliver(t, g)
+            if deliver is None:
+                _accumulate_grad(t, g, create_graph)
+            else:
+                deliver(t, g)
         else:
             grads[t.grad_fn] = g if t.grad_fn not in grads else grads[t.grad_fn] + g
-            if t._retains_grad:
+            if t._retains_grad and deliver is None:
                 _accumulate_grad(t, g, create_graph)
     for fn in order:
         grad = grads.pop(fn, None)
@@ -448,9 +453,12 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
                 g = g.astype(data.dtype)
             parent = t.grad_fn
             if parent is None:
-                deliver(t, g)
+                if deliver is None:
+                    _accumulate_grad(t, g, create_graph)
+                else:
+                    deliver(t, g)
                 continue
-            if t._retains_grad:
+            if t._retains_grad and deliver is None:
                 _accumulate_grad(t, g, create_graph)
             previous = grads.get(parent)
             grads[parent] = g if previous is None else previous + g
