@@ -328,23 +328,26 @@ def linear(x: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
         (*, in_features) -> (*, out_features).
     """
     check_float_tensor(weight, "linear weight")
-    if weight.ndim != 2:
+    # NOTE: read through the arrays: this check runs on every layer call of every step.
+    w = weight.data
+    if w.ndim != 2:
         raise ValueError(f"linear: weight must have shape (out_features, in_features), got "
-                         f"shape {weight.shape}")
-    if not isinstance(x, Tensor) or x.dtype.kind != "f":
+                         f"shape {w.shape}")
+    if not isinstance(x, Tensor) or x.data.dtype.kind != "f":
         x = Tensor._from_op(np.asarray(x.data if isinstance(x, Tensor) else x,
-                                       dtype=weight.dtype), None)
-    elif x.dtype != weight.dtype:
+                                       dtype=w.dtype), None)
+    elif x.data.dtype is not w.dtype and x.data.dtype != w.dtype:
         raise TypeError(f"linear: input dtype {x.dtype} does not match weight dtype "
                         f"{weight.dtype}; convert the input (x.astype({weight.dtype})) or the "
                         f"model (model.to({x.dtype}))")
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    shape = x.data.shape
+    if not shape or shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
                          f"features but the weight of shape {weight.shape} expects "
                          f"{weight.shape[1]} (the input's last dimension)")
     if bias is None:
         return Affine.apply(x, weight)
-    if not isinstance(bias, Tensor) or bias.shape != (weight.shape[0],):
+    if not isinstance(bias, Tensor) or bias.data.shape != (w.shape[0],):
         raise ValueError(f"linear: bias must be a Tensor of shape ({weight.shape[0]},), one "
                          f"entry per output feature, got "
                          f"{getattr(bias, 'shape', type(bias).__name__)}")
