@@ -198,15 +198,15 @@ class Function:
         fn.inputs = inputs  # before forward, which may read needs_input_grad
         result = fn.forward(*map(_data, inputs), **attributes)
         out = make_tensor(result, fn)
+        changed_before = False
         for t in inputs:
             t._used_by_graph = True  # see Tensor._in_place: its grad_fn must stay what it is
+            changed_before = changed_before or t._version_counter is not UNCHANGED
         if fn.saved:
             fn.result = result  # to tell the saved output from the saved inputs, if need be
             fn.changes_at_save = _Version.changes
-            for t in inputs:  # versions now, to tell at backward time if one changed in place
-                if t._version_counter is not UNCHANGED:
-                    fn.input_versions = tuple(map(_version_of, inputs))
-                    break
+            if changed_before:  # versions now, to tell at backward time if one changed since
+                fn.input_versions = tuple(map(_version_of, inputs))
         if record_hooks:
             for hook in record_hooks:
                 hook(fn, out)
