@@ -44,22 +44,32 @@ def in_lockstep(*steps_per_thread):
     return results
 
 
+class ContextSteps:
+    """Steps for :func:`in_lockstep` that open or close a named grad-mode context and report
+    the grad mode seen right after (``lib`` is tinygrad_dropbn or torch)."""
+
+    def __init__(self, lib):
+        self.lib, self.contexts = lib, {}
+
+    def open(self, name, factory):
+        def step():
+            self.contexts[name] = factory()
+            self.contexts[name].__enter__()
+            return self.lib.is_grad_enabled()
+        return step
+
+    def close(self, name):
+        def step():
+            self.contexts[name].__exit__(None, None, None)
+            return self.lib.is_grad_enabled()
+        return step
+
+
 def test_no_grad_in_one_thread_does_not_stop_recording_in_another():
     x = tg.Tensor([1.0], requires_grad=True)
-    blocks = {}
-
-    def enter(name, mode):
-        def step():
-            blocks[name] = tg.set_grad_enabled(mode)
-            blocks[name].__enter__()
-            return tg.is_grad_enabled()
-        return step
-
-    def leave(name):
-        def step():
-            blocks[name].__exit__(None, None, None)
-            return tg.is_grad_enabled()
-        return step
+    steps = ContextSteps(tg)
+    enter = lambda name, mode: steps.open(name, lambda: tg.set_grad_enabled(mode))  # noqa: E731
+    leave = steps.close
 
     def records():
         return (x * 2).requires_grad
@@ -75,24 +85,12 @@ def test_no_grad_in_one_thread_does_not_stop_recording_in_another():
 
 def test_overlapping_blocks_in_two_threads_restore_their_own_mode(torch):
     def run(lib):
-        contexts = {}
-
-        def open_(name, factory):
-            def step():
-                contexts[name] = factory()
-                contexts[name].__enter__()
-                return lib.is_grad_enabled()
-            return step
-
-        def close(name):
-            def step():
-                contexts[name].__exit__(None, None, None)
-                return lib.is_grad_enabled()
-            return step
-
+        steps = ContextSteps(lib)
         return in_lockstep(
-            [open_("a", lib.no_grad), open_("a2", lib.enable_grad), close("a2"), close("a")],
-            [open_("b", lib.enable_grad), open_("b2", lib.no_grad), close("b"), close("b2")],
+            [steps.open("a", lib.no_grad), steps.open("a2", lib.enable_grad), steps.close("a2"),
+             steps.close("a")],
+            [steps.open("b", lib.enable_grad), steps.open("b2", lib.no_grad), steps.close("b"),
+             steps.close("b2")],
         )
 
     ours, theirs = run(tg), run(torch)
