@@ -241,9 +241,11 @@ def test_params_of_the_wrong_type_raise_type_error(params):
         optim.SGD(params, lr=0.1)
 
 
-def test_sgd_needs_a_learning_rate():
-    with pytest.raises(TypeError):
-        optim.SGD([tg.Tensor([1.0], requires_grad=True)])
+def test_default_learning_rates_are_torchs(torch):
+    for name in ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]:
+        ours = getattr(optim, name)([tg.Tensor([1.0], requires_grad=True)])
+        theirs = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)])
+        assert ours.defaults["lr"] == theirs.defaults["lr"], name
 
 
 @pytest.mark.parametrize("name, kwargs", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),

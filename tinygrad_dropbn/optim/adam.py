@@ -1,12 +1,13 @@
 """Adam and AdamW: per-coordinate step sizes from running moments of the gradient."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_betas, check_non_negative
+from .optimizer import (Optimizer, ParamsT, check_betas, check_non_negative,
+                        implementation_options)
 
 
 class Adam(Optimizer):
@@ -15,6 +16,7 @@ class Adam(Optimizer):
     For each parameter :math:`\theta` with gradient :math:`g`, at step :math:`t = 1, 2, \dots`:
 
     .. math::
+        g &\leftarrow -g \text{ if maximize} \\
         g &\leftarrow g + \lambda\,\theta                   && \text{(L2 weight decay, Adam)} \\
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g \\
         v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g^2 \\
@@ -32,6 +34,10 @@ class Adam(Optimizer):
         eps: :math:`\epsilon`, added to the denominator for stability.
         weight_decay: L2 penalty :math:`\lambda` added to the gradient.
         amsgrad: normalise by the running maximum of :math:`v_t` (Reddi et al., 2018).
+        maximize: maximise the objective (step along the gradient).
+        decoupled_weight_decay: decay the weights directly, as :class:`AdamW` does.
+        foreach, fused: PyTorch's kernel choices; accepted and ignored (one implementation).
+        capturable, differentiable: must stay False (CUDA graphs, autograd through a step).
 
     Example:
         >>> import tinygrad_dropbn as tg
@@ -44,14 +50,17 @@ class Adam(Optimizer):
         array([ 0.9, -1.9], dtype=float32)
     """
 
-    # AdamW decays the weights directly instead of adding lambda * theta to the gradient.
-    _decoupled_weight_decay = False
-
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad))
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 foreach: Optional[bool] = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
+        flags = implementation_options(foreach=foreach, capturable=capturable,
+                                       differentiable=differentiable, fused=fused)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize, **flags,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     @staticmethod
     def _check_options(options: dict[str, Any]) -> None:
@@ -77,11 +86,14 @@ class Adam(Optimizer):
             state["step"] = step = state["step"] + 1
             work = self._scratch(param)
 
+            if group["maximize"]:
+                grad = np.negative(grad, out=work)
             if weight_decay != 0:
-                if self._decoupled_weight_decay:
+                if group["decoupled_weight_decay"]:
                     param *= 1 - lr * weight_decay
                 else:
-                    grad = np.add(grad, np.multiply(param, weight_decay, out=work), out=work)
+                    decay = np.multiply(param, weight_decay, out=self._scratch(param, 1))
+                    grad = np.add(grad, decay, out=work)
             # m += (1 - beta1) (g - m): PyTorch's lerp form of the moving average.
             exp_avg += np.multiply(np.subtract(grad, exp_avg, out=self._scratch(param, 1)),
                                    1 - beta1, out=self._scratch(param, 1))
@@ -106,7 +118,7 @@ class Adam(Optimizer):
 class AdamW(Adam):
     r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), with PyTorch's rule.
 
-    Identical to :class:`Adam` except that weight decay shrinks the parameter directly,
+    :class:`Adam` with ``decoupled_weight_decay=True``: weight decay shrinks the parameter directly,
     :math:`\theta \leftarrow \theta (1 - \gamma\lambda)`, before the Adam step, instead of adding
     :math:`\lambda\theta` to the gradient; the default :math:`\lambda` is 0.01.
 
@@ -117,12 +129,16 @@ class AdamW(Adam):
         eps: added to the denominator for stability.
         weight_decay: decoupled weight decay :math:`\lambda`.
         amsgrad: normalise by the running maximum of the second moment.
+        maximize, foreach, capturable, differentiable, fused: as in :class:`Adam`.
     """
-
-    _decoupled_weight_decay = True
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: Optional[bool] = None,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad)
+                         amsgrad=amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

@@ -115,12 +115,21 @@ class Optimizer:
         gradient raises before any parameter or state changes. Every parameter that has a
         gradient counts as changed in place afterwards (its version counter goes up by one).
         """
+        for number, group in enumerate(self.param_groups):
+            # A user or a scheduler may have set group["lr"] since the last step.
+            try:
+                self._check_options(group)
+            except ValueError as error:
+                raise ValueError(f"parameter group {number}: {error}; no parameter was "
+                                 "updated") from None
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
         work = [(group, self._gradients(number, group))
                 for number, group in enumerate(self.param_groups)]
+        for _, pairs in work:
+            self._match_state_dtypes(pairs)
         for group, pairs in work:
             if pairs:
                 try:
@@ -163,6 +172,21 @@ class Optimizer:
                                 "parameter's dtype")
             pairs.append((p, g))
         return pairs
+
+    def _match_state_dtypes(self, pairs: list[tuple[Tensor, np.ndarray]]) -> None:
+        """Cast each state array to its parameter's dtype (after ``model.double()``, say).
+
+        PyTorch casts state to the parameter's dtype when it loads a state_dict; here the cast
+        happens whenever the two differ, so one update never mixes float32 and float64.
+        """
+        for p, _ in pairs:
+            state = self.state.get(p)
+            if not state:
+                continue
+            dtype = p.data.dtype
+            for key, value in state.items():
+                if isinstance(value, np.ndarray) and value.dtype != dtype:
+                    state[key] = value.astype(dtype)
 
     def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
         """A work array shaped like ``like``: a view of a flat buffer the optimizer keeps.
@@ -278,6 +302,22 @@ def check_non_negative(name: str, value: Any) -> None:
         raise ValueError(f"Invalid {name}: {value!r} (expected a number >= 0)")
     if not (0.0 <= value and math.isfinite(value)):
         raise ValueError(f"Invalid {name}: {value!r} (must be a finite number >= 0)")
+
+
+def implementation_options(**flags: Any) -> dict[str, Any]:
+    """PyTorch's implementation switches, kept in every group so state_dicts have its keys.
+
+    There is one NumPy implementation, so ``foreach`` and ``fused`` (which pick among PyTorch's
+    kernels without changing the result) are accepted and ignored. ``capturable`` (CUDA graphs)
+    and ``differentiable`` (autograd through the step) change what a step is and are refused.
+    """
+    if flags.get("capturable"):
+        raise ValueError("capturable=True is for CUDA graphs; this package runs on the CPU "
+                         "only: leave capturable=False")
+    if flags.get("differentiable"):
+        raise ValueError("differentiable=True (autograd through optimizer.step()) is not "
+                         "supported: leave differentiable=False")
+    return flags
 
 
 def check_betas(betas: Any) -> None:

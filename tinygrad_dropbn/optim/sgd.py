@@ -1,12 +1,12 @@
 """Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_non_negative
+from .optimizer import Optimizer, ParamsT, check_non_negative, implementation_options
 
 
 class SGD(Optimizer):
@@ -15,6 +15,7 @@ class SGD(Optimizer):
     For each parameter :math:`\theta` with gradient :math:`g`, step :math:`t`:
 
     .. math::
+        g &\leftarrow -g \text{ if maximize}                 && \text{(gradient ascent)} \\
         g &\leftarrow g + \lambda\,\theta                      && \text{(weight decay)} \\
         b_1 &= g,\quad b_t = \mu\, b_{t-1} + (1 - \tau)\, g   && \text{(momentum buffer)} \\
         g &\leftarrow g + \mu\, b_t \text{ if Nesterov, else } b_t \\
@@ -24,11 +25,14 @@ class SGD(Optimizer):
 
     Args:
         params: parameters (or parameter groups) to update.
-        lr: learning rate :math:`\gamma` (required).
+        lr: learning rate :math:`\gamma`.
         momentum: momentum factor :math:`\mu`; 0 disables the buffer.
         dampening: dampening :math:`\tau` of the gradient added to the buffer.
         weight_decay: L2 penalty :math:`\lambda` added to the gradient.
         nesterov: Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        maximize: maximise the objective (step along the gradient instead of against it).
+        foreach, fused: PyTorch's kernel choices; accepted and ignored (one implementation).
+        differentiable: must stay False (autograd through a step is not supported).
 
     Example:
         >>> import tinygrad_dropbn as tg
@@ -41,11 +45,15 @@ class SGD(Optimizer):
         array([ 0.8, -1.6], dtype=float32)
     """
 
-    def __init__(self, params: ParamsT, lr: float, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False) -> None:
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 *, maximize: bool = False, foreach: Optional[bool] = None,
+                 differentiable: bool = False, fused: Optional[bool] = None) -> None:
+        flags = implementation_options(foreach=foreach, differentiable=differentiable,
+                                       fused=fused)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize, **flags))
 
     @staticmethod
     def _check_options(options: dict[str, Any]) -> None:
@@ -65,9 +73,11 @@ class SGD(Optimizer):
         for p, grad in pairs:
             param = p.data
             work = self._scratch(param)
+            if group["maximize"]:
+                grad = np.negative(grad, out=work)
             if weight_decay != 0:
-                np.multiply(param, weight_decay, out=work)
-                grad = np.add(grad, work, out=work)
+                decay = np.multiply(param, weight_decay, out=self._scratch(param, slot=1))
+                grad = np.add(grad, decay, out=work)
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
