@@ -79,8 +79,31 @@ ADAM_OPTIONS = [
     dict(lr=0.02, amsgrad=True),
     dict(lr=0.02, betas=(0.3, 0.5), weight_decay=0.05, amsgrad=True),
 ]
+RMSPROP_OPTIONS = [
+    dict(),
+    dict(lr=0.005, alpha=0.9, eps=1e-6),
+    dict(lr=0.005, momentum=0.8),
+    dict(lr=0.005, centered=True),
+    dict(lr=0.002, momentum=0.5, centered=True, weight_decay=0.1),
+]
+ADAGRAD_OPTIONS = [
+    dict(),
+    dict(lr=0.1, lr_decay=0.05),
+    dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.5),
+    dict(lr=0.1, eps=1e-3),
+]
+MAXIMIZE_OPTIONS = [
+    ("SGD", dict(lr=0.05, momentum=0.9, weight_decay=0.1, maximize=True)),
+    ("Adam", dict(lr=0.02, weight_decay=0.1, maximize=True)),
+    ("Adam", dict(lr=0.02, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("AdamW", dict(lr=0.02, amsgrad=True, maximize=True)),
+    ("RMSprop", dict(lr=0.005, momentum=0.5, centered=True, maximize=True)),
+    ("Adagrad", dict(lr=0.1, weight_decay=0.1, maximize=True)),
+]
 CASES = ([("SGD", o) for o in SGD_OPTIONS] + [("Adam", o) for o in ADAM_OPTIONS]
-         + [("AdamW", o) for o in ADAM_OPTIONS + [dict(lr=0.01, weight_decay=0.5)]])
+         + [("AdamW", o) for o in ADAM_OPTIONS + [dict(lr=0.01, weight_decay=0.5)]]
+         + [("RMSprop", o) for o in RMSPROP_OPTIONS]
+         + [("Adagrad", o) for o in ADAGRAD_OPTIONS] + MAXIMIZE_OPTIONS)
 
 
 @pytest.mark.parametrize("name, kwargs", CASES, ids=[f"{n}-{o}" for n, o in CASES])
@@ -89,6 +112,15 @@ def test_matches_torch_step_by_step(torch, rng, name, kwargs):
     ours = run_ours(getattr(optim, name), kwargs, problem)
     theirs = run_torch(torch, getattr(torch.optim, name), kwargs, problem)
     assert_same_trajectory(ours, theirs)
+
+
+@pytest.mark.parametrize("name, kwargs", CASES, ids=[f"{n}-{o}" for n, o in CASES])
+def test_matches_torch_step_by_step_in_float64(torch, rng, name, kwargs):
+    problem = make_problem(rng, np.float64)
+    ours = run_ours(getattr(optim, name), kwargs, problem)
+    theirs = run_torch(torch, getattr(torch.optim, name), kwargs, problem)
+    assert ours[-1][0].dtype == np.float64
+    assert_same_trajectory(ours, theirs, rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("name, kwargs", [("SGD", dict(lr=0.05, momentum=0.9)),
@@ -147,11 +179,12 @@ def test_changing_lr_in_a_group_changes_the_next_step():
     np.testing.assert_allclose(w.data, [0.0])
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_is_preserved_in_params_and_state(name, dtype):
     w = tg.Tensor(np.ones((2, 3), dtype), requires_grad=True)
-    opt = getattr(optim, name)([w], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+    options = {"SGD": {"momentum": 0.9}, "RMSprop": {"momentum": 0.9, "centered": True}}
+    opt = getattr(optim, name)([w], lr=0.1, **options.get(name, {}))
     for _ in range(3):
         w.grad = tg.Tensor(np.full((2, 3), 0.5, dtype))
         opt.step()
