@@ -47,7 +47,7 @@ class RMSprop(Optimizer):
         >>> (w * w).sum().backward()
         >>> opt.step()
         >>> w.numpy().round(3)
-        array([ 0.9  , -1.9  ], dtype=float32)
+        array([ 0.9, -1.9], dtype=float32)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
