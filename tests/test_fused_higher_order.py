@@ -89,23 +89,24 @@ def test_gradgradcheck_affine(x_shape, bias, head, rng):
 def test_gradgradcheck_cross_entropy(reduction, rng):
     labels = np.array([0, 2, 1, 2, 0])
     logits = f64(rng.standard_normal((5, 3)) * 2)
-    assert tg.gradgradcheck(lambda x: F.cross_entropy(x, labels, reduction), [logits])
+    assert tg.gradgradcheck(lambda x: F.cross_entropy(x, labels, reduction=reduction), [logits])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_gradgradcheck_bce_with_logits(reduction, rng):
     x, y = f64(rng.standard_normal((4, 3)) * 2), f64(rng.random((4, 3)))
     assert tg.gradgradcheck(
-        lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction), [x, y])
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction=reduction), [x, y])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_gradgradcheck_nll_and_mse(reduction, rng):
     labels = np.array([1, 0, 2, 2])
     x = f64(rng.standard_normal((4, 3)))
-    assert tg.gradgradcheck(lambda x: F.nll_loss(F.log_softmax(x), labels, reduction), [x])
+    assert tg.gradgradcheck(lambda x: F.nll_loss(F.log_softmax(x, dim=1), labels,
+                                                    reduction=reduction), [x])
     a, b = f64(rng.standard_normal((4, 2))), f64(rng.standard_normal((4, 2)))
-    assert tg.gradgradcheck(lambda a, b: F.mse_loss(a, b, reduction), [a, b])
+    assert tg.gradgradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), [a, b])
 
 
 def test_gradgradcheck_fails_for_a_backward_that_is_not_recorded(rng):
@@ -178,12 +179,12 @@ def test_drop_fast_and_readable_backward_agree(form, p, rng):
 def test_loss_fast_and_readable_backward_agree(reduction, rng):
     labels = np.array([3, 0, 1, 1, 2])
     logits = f64(rng.standard_normal((5, 4)) * 4)
-    plain, recorded = both_backwards(lambda x: F.cross_entropy(x, labels, reduction), [logits],
+    plain, recorded = both_backwards(lambda x: F.cross_entropy(x, labels, reduction=reduction), [logits],
                                      rng)
     np.testing.assert_allclose(plain[0], recorded[0], rtol=1e-12, atol=1e-15)
     x, y = f64(rng.standard_normal((4, 3)) * 5), f64(rng.random((4, 3)))
     plain, recorded = both_backwards(
-        lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction), [x, y], rng)
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction=reduction), [x, y], rng)
     for a, b in zip(plain, recorded):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
@@ -445,15 +446,19 @@ def test_drop_is_a_fixed_linear_map_so_its_second_derivative_is_zero(rng):
 
 
 def test_fused_op_names_do_not_clash_with_module_names():
-    from tinygrad_dropbn.ops import batchnorm, dropout, linear, losses
+    from tinygrad_dropbn.ops import (activations, batchnorm, dropout, embedding, layernorm, linear,
+                                     losses)
 
-    ops = {name for module in (batchnorm, dropout, linear, losses)
+    ops = {name for module in (activations, batchnorm, dropout, embedding, layernorm, linear,
+                               losses)
            for name, value in vars(module).items()
            if isinstance(value, type) and issubclass(value, tg.Function)
            and value.__module__ == module.__name__}
     modules = {name for name in nn.__all__
                if isinstance(getattr(nn, name), type) and issubclass(getattr(nn, name), nn.Module)}
-    assert ops == {"Drop", "BatchNorm", "Affine", "CrossEntropy", "BinaryCrossEntropyWithLogits"}
+    assert ops == {"Drop", "BatchNorm", "Affine", "CrossEntropy", "BinaryCrossEntropyWithLogits",
+                   "NegativeLogLikelihood", "BinaryCrossEntropy", "LayerNormalization",
+                   "EmbeddingLookup", "NormalCdf", "ExponentialLinear"}
     assert not ops & modules
     assert not hasattr(F, "LinearOp")
     # The functional forms are functions of their own, not re-exported ops or functions.

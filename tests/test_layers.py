@@ -115,7 +115,7 @@ ACTIVATIONS = [
     (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
     (nn.Tanh(), np.tanh),
     (nn.Softmax(dim=0), lambda x: np.exp(x) / np.exp(x).sum(axis=0, keepdims=True)),
-    (nn.Softmax(), lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)),
+    (nn.Softmax(-1), lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)),
     (nn.Identity(), lambda x: x),
     (nn.Flatten(), lambda x: x.reshape(x.shape[0], -1)),
     (nn.Flatten(0, 1), lambda x: x.reshape(-1, x.shape[2])),
@@ -138,7 +138,7 @@ def test_functional_activations_match_modules(rng):
     pairs = [(F.relu(x), nn.ReLU()(x)), (F.leaky_relu(x, 0.1), nn.LeakyReLU(0.1)(x)),
              (F.sigmoid(x), nn.Sigmoid()(x)), (F.tanh(x), nn.Tanh()(x)),
              (F.softmax(x, dim=0), nn.Softmax(0)(x)),
-             (F.log_softmax(x), nn.Softmax()(x).log())]
+             (F.log_softmax(x, dim=-1), nn.Softmax(dim=-1)(x).log())]
     for a, b in pairs:
         np.testing.assert_allclose(a.data, b.data, rtol=1e-5, atol=1e-7)
 
@@ -290,6 +290,6 @@ def test_activation_modules_call_the_functional_forms(monkeypatch):
         monkeypatch.setattr(F, name, lambda *a, _f=original, _n=name, **k: (calls.append(_n),
                                                                            _f(*a, **k))[1])
     x = tg.randn(2, 3)
-    for module in (nn.ReLU(), nn.LeakyReLU(0.1), nn.Sigmoid(), nn.Tanh(), nn.Softmax()):
+    for module in (nn.ReLU(), nn.LeakyReLU(0.1), nn.Sigmoid(), nn.Tanh(), nn.Softmax(dim=1)):
         module(x)
     assert calls == ["relu", "leaky_relu", "sigmoid", "tanh", "softmax"]

@@ -35,17 +35,17 @@ def _reduce(values, reduction):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_value_and_gradcheck(logits, labels, reduction):
-    out = F.cross_entropy(f64(logits, False), labels, reduction)
+    out = F.cross_entropy(f64(logits, False), labels, reduction=reduction)
     np.testing.assert_allclose(out.data, _reduce(_reference_cross_entropy(logits, labels),
                                                  reduction), rtol=1e-12)
-    tg.gradcheck(lambda x: F.cross_entropy(x, labels, reduction), [f64(logits)])
+    tg.gradcheck(lambda x: F.cross_entropy(x, labels, reduction=reduction), [f64(logits)])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_fused_cross_entropy_agrees_with_log_softmax_plus_nll(logits, labels, reduction, rng):
     fused, composed = f64(logits), f64(logits)
-    out_fused = F.cross_entropy(fused, labels, reduction)
-    out_composed = F.nll_loss(F.log_softmax(composed), labels, reduction)
+    out_fused = F.cross_entropy(fused, labels, reduction=reduction)
+    out_composed = F.nll_loss(F.log_softmax(composed), labels, reduction=reduction)
     np.testing.assert_allclose(out_fused.data, out_composed.data, rtol=1e-12)
     upstream = rng.standard_normal(out_fused.shape)
     out_fused.backward(upstream)
@@ -65,7 +65,7 @@ def test_classification_losses_match_torch(torch, logits, labels, reduction, nam
     if name == "nll_loss":
         x = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
     ours, theirs = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out_ours = getattr(F, name)(ours, labels, reduction)
+    out_ours = getattr(F, name)(ours, labels, reduction=reduction)
     out_theirs = getattr(torch.nn.functional, name)(theirs, torch.from_numpy(labels),
                                                     reduction=reduction)
     assert out_ours.dtype == np.float32
@@ -101,10 +101,12 @@ def test_label_type_and_shape_errors(logits, labels):
         F.cross_entropy(f64(logits), labels.astype(np.float32))
     with pytest.raises(TypeError, match="integer class labels"):
         F.cross_entropy(f64(logits), labels.astype(bool))
-    with pytest.raises(ValueError, match="expected one label per row, shape \\(6,\\)"):
+    with pytest.raises(ValueError, match="expected one label per position, shape \\(6,\\)"):
         F.cross_entropy(f64(logits), labels[:, None])
-    with pytest.raises(ValueError, match="scores of shape \\(N, C\\)"):
-        F.cross_entropy(f64(logits[0]), labels[:1])
+    with pytest.raises(ValueError, match="expected one label per position, shape \\(\\)"):
+        F.cross_entropy(f64(logits[0]), labels[:2])
+    with pytest.raises(ValueError, match="scores of shape \\(C,\\), \\(N, C\\) or"):
+        F.cross_entropy(f64(logits[0, 0]), labels[:1])
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none', got 'avg'"):
         F.cross_entropy(f64(logits), labels, reduction="avg")
     with pytest.raises(ValueError, match="reduction"):
@@ -121,9 +123,9 @@ def test_labels_may_be_tensors_lists_or_int32(logits, labels):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_mse_loss(rng, reduction):
     x, y = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
-    out = F.mse_loss(f64(x, False), y, reduction)
+    out = F.mse_loss(f64(x, False), y, reduction=reduction)
     np.testing.assert_allclose(out.data, _reduce((x - y) ** 2, reduction), rtol=1e-12)
-    tg.gradcheck(lambda a, b: F.mse_loss(a, b, reduction), [f64(x), f64(y)])
+    tg.gradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), [f64(x), f64(y)])
 
 
 def test_mse_loss_rejects_mismatched_shapes():
@@ -140,9 +142,9 @@ def _reference_bce(x, y):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_bce_with_logits(rng, reduction):
     x, y = rng.standard_normal((4, 3)) * 2, rng.random((4, 3))
-    out = F.binary_cross_entropy_with_logits(f64(x, False), y, reduction)
+    out = F.binary_cross_entropy_with_logits(f64(x, False), y, reduction=reduction)
     np.testing.assert_allclose(out.data, _reduce(_reference_bce(x, y), reduction), rtol=1e-10)
-    tg.gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction),
+    tg.gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction),
                  [f64(x), f64(y)])
 
 
@@ -162,7 +164,7 @@ def test_regression_losses_match_torch(torch, rng, reduction, name):
     x = (rng.standard_normal((6, 2)) * 3).astype(np.float32)
     y = rng.random((6, 2)).astype(np.float32)
     ours, theirs = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out_ours = getattr(F, name)(ours, y, reduction)
+    out_ours = getattr(F, name)(ours, y, reduction=reduction)
     out_theirs = getattr(torch.nn.functional, name)(theirs, torch.from_numpy(y),
                                                     reduction=reduction)
     np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
@@ -180,7 +182,7 @@ def test_module_forms(module, function, rng):
         rng.random((3, 2)).astype(np.float32)
     for reduction in REDUCTIONS:
         np.testing.assert_array_equal(module(reduction=reduction)(x, target).data,
-                                      function(x, target, reduction).data)
+                                      function(x, target, reduction=reduction).data)
     assert repr(module()) == f"{module.__name__}()"
     assert repr(module(reduction="sum")) == f"{module.__name__}(reduction='sum')"
 
@@ -196,7 +198,7 @@ def test_module_forms(module, function, rng):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_losses_keep_float32_with_integer_or_float64_targets(name, target, reduction, rng):
     x = tg.Tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
-    loss = getattr(F, name)(x, target, reduction)
+    loss = getattr(F, name)(x, target, reduction=reduction)
     assert loss.dtype == np.float32
     loss.sum().backward()
     assert x.grad.dtype == np.float32

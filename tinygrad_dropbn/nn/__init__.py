@@ -1,7 +1,9 @@
 """Neural-network building blocks, shaped like ``torch.nn``.
 
-``Module`` and ``Parameter`` (module.py), layers (layers.py), losses (losses.py), weight
-initialisation (``nn.init``), and the stateless forms in ``tinygrad_dropbn.nn.functional``.
+``Module`` and ``Parameter`` (module.py), the containers (containers.py), layers (layers.py,
+dropout.py, batchnorm.py, normalization.py), losses (losses.py), weight initialisation
+(``nn.init``), gradient clipping (``nn.utils``), and the stateless forms in
+``tinygrad_dropbn.nn.functional``.
 
 Example:
     >>> import tinygrad_dropbn as tg
@@ -12,17 +14,21 @@ Example:
     >>> model[0].weight.grad.shape
     (16, 2)
 """
-from . import functional, init
+from . import functional, init, utils
 from .batchnorm import BatchNorm1d, BatchNorm2d
+from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
-from .layers import (Flatten, Identity, LeakyReLU, Linear, ModuleList, ReLU, Sequential, Sigmoid,
-                     Softmax, Tanh)
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .layers import (ELU, GELU, Embedding, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
+                     Sigmoid, SiLU, Softmax, Tanh)
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                     MSELoss, NLLLoss, SmoothL1Loss)
 from .module import IncompatibleKeys, Module, Parameter
+from .normalization import LayerNorm
 
 __all__ = [
-    "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CrossEntropyLoss", "Dropout", "Flatten",
-    "Identity", "IncompatibleKeys", "LeakyReLU", "Linear", "MSELoss", "Module", "ModuleList",
-    "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional",
-    "init",
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CrossEntropyLoss", "Dropout",
+    "ELU", "Embedding", "Flatten", "GELU", "HuberLoss", "Identity", "IncompatibleKeys",
+    "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
+    "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid",
+    "SmoothL1Loss", "Softmax", "Tanh", "functional", "init", "utils",
 ]

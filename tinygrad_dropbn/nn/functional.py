@@ -9,8 +9,10 @@ running statistics of batch norm -- is updated here, in the open, never inside a
 """
 from __future__ import annotations
 
+import math
 import numbers
-from typing import Any, Optional, Union
+import warnings
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -19,12 +21,18 @@ from ..ops import primitives
 from ..ops.batchnorm import BatchNorm, BatchStatistics, channel_axes
 from ..ops.dropout import Drop, dropout_mask
 from ..ops.linear import Affine
-from ..ops.losses import BinaryCrossEntropyWithLogits, CrossEntropy
-from ..tensor import Tensor
+from ..ops.activations import ExponentialLinear, NormalCdf
+from ..ops.embedding import EmbeddingLookup
+from ..ops.layernorm import LayerNormalization
+from ..ops.losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy,
+                          NegativeLogLikelihood)
+from ..tensor import Tensor, where
 
 __all__ = [
-    "batch_norm", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "leaky_relu",
-    "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "dropout", "elu", "embedding", "gelu", "huber_loss", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid",
+    "silu", "smooth_l1_loss", "softmax", "tanh",
 ]
 
 RunningStat = Optional[Union[Tensor, np.ndarray]]
@@ -380,16 +388,73 @@ def tanh(x: Tensor) -> Tensor:
     return primitives.HyperbolicTangent.apply(x)
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``dim``, shifted by the maximum so it cannot overflow."""
-    check_float_tensor(x, "softmax")
-    return primitives.NormalizedExp.apply(x, axis=_check_dim(dim, x, "softmax"))
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """GELU(x) = x * Phi(x), Phi the standard normal CDF, elementwise.
+
+    ``approximate="tanh"``: ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`` instead.
+    """
+    check_float_tensor(input, "gelu")
+    if approximate == "none":
+        return input * NormalCdf.apply(input)
+    if approximate == "tanh":
+        inner = (input + 0.044715 * input * input * input) * math.sqrt(2 / math.pi)
+        return 0.5 * input * (1 + inner.tanh())
+    raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``dim``."""
-    check_float_tensor(x, "log_softmax")
-    return primitives.LogSoftmax.apply(x, axis=_check_dim(dim, x, "log_softmax"))
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1), elementwise.
+
+    ``inplace`` is accepted for PyTorch code and ignored: the result is a new tensor.
+    """
+    check_float_tensor(input, "elu")
+    return ExponentialLinear.apply(input, alpha=_number(alpha, "elu alpha"))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """SiLU (swish): x * sigmoid(x), elementwise. ``inplace`` is accepted and ignored."""
+    check_float_tensor(input, "silu")
+    return input * primitives.Logistic.apply(input)
+
+
+def softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype: Any = None, *, axis: Optional[int] = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (or ``axis``), shifted by the maximum so it cannot
+    overflow. ``dtype`` converts the input first. Without a dim PyTorch's deprecated implicit
+    choice applies (axis 0 for 0-, 1- and 3-d inputs, else 1), with the same warning."""
+    x = _softmax_input(input, dtype, "softmax")
+    return primitives.NormalizedExp.apply(x, axis=_softmax_dim(dim, axis, x, "softmax"))
+
+
+def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+                dtype: Any = None, *, axis: Optional[int] = None) -> Tensor:
+    """x - logsumexp(x) along ``dim`` (or ``axis``); arguments as :func:`softmax`."""
+    x = _softmax_input(input, dtype, "log_softmax")
+    return primitives.LogSoftmax.apply(x, axis=_softmax_dim(dim, axis, x, "log_softmax"))
+
+
+def _softmax_input(x: Tensor, dtype: Any, what: str) -> Tensor:
+    check_float_tensor(x, what)
+    return x if dtype is None or np.dtype(dtype) == x.dtype else x.astype(dtype)
+
+
+def _softmax_dim(dim: Optional[int], axis: Optional[int], x: Tensor, what: str) -> int:
+    dim = resolve_dim(dim, axis, what)
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+        warnings.warn(f"Implicit dimension choice for {what} has been deprecated. Change the "
+                      f"call to include dim={dim} as an argument.", UserWarning, stacklevel=3)
+    return _check_dim(dim, x, what)
+
+
+def resolve_dim(dim: Any, axis: Any, what: str) -> Any:
+    """The one axis given as PyTorch's ``dim`` or NumPy's ``axis`` (both only if equal)."""
+    if axis is None:
+        return dim
+    if dim is not None and dim != axis:
+        raise TypeError(f"{what} got dim={dim!r} and axis={axis!r}; they are two names for "
+                        "the same argument, pass one")
+    return axis
 
 
 def _check_dim(dim: int, x: Tensor, what: str) -> int:
@@ -400,19 +465,161 @@ def _check_dim(dim: int, x: Tensor, what: str) -> int:
     return int(dim)
 
 
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a number, got {value!r}")
+    return float(value)
 
-def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy: -log softmax(input)[target], per sample, as one op
-    (:class:`~tinygrad_dropbn.ops.losses.CrossEntropy`).
+
+
+def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
+               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+               eps: float = 1e-5) -> Tensor:
+    """Layer normalisation over the last ``len(normalized_shape)`` axes, per sample::
+
+        out = weight * (x - mean) / sqrt(var + eps) + bias
+
+    with the *biased* variance (divide by the number of normalised values), the same in
+    training and evaluation. One op, :class:`~tinygrad_dropbn.ops.layernorm.LayerNormalization`, with
+    the closed-form backward derived there.
 
     Args:
-        input: logits of shape (N, C).
-        target: integer class labels of shape (N,), each in [0, C).
-        reduction: "mean", "sum" or "none".
+        input: a float tensor whose trailing shape is ``normalized_shape``.
+        normalized_shape: an int or a tuple of ints.
+        weight, bias: tensors of ``normalized_shape``, or None (scale 1, shift 0).
+        eps: added to the variance for numerical stability.
+
+    Example:
+        >>> import tinygrad_dropbn as tg
+        >>> import tinygrad_dropbn.nn.functional as F
+        >>> F.layer_norm(tg.Tensor([[1.0, 3.0]]), (2,)).numpy().round(3).tolist()
+        [[-1.0, 1.0]]
+    """
+    check_float_tensor(input, "layer_norm")
+    shape = normalized_shape_tuple(normalized_shape, "layer_norm")
+    if input.shape[input.ndim - len(shape):] != shape or input.ndim < len(shape):
+        raise ValueError(f"layer_norm: normalized_shape {shape} must be the input's last "
+                         f"dimensions, got an input of shape {input.shape}")
+    if not eps >= 0:  # NOTE: written so that NaN fails too
+        raise ValueError(f"layer_norm eps must be a non-negative number, got {eps!r}")
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and (not isinstance(param, Tensor) or param.shape != shape):
+            raise ValueError(f"layer_norm {name} must be a Tensor of normalized_shape {shape}, "
+                             f"got {getattr(param, 'shape', type(param).__name__)}")
+    affine = tuple(param for param in (weight, bias) if param is not None)
+    return LayerNormalization.apply(input, *affine, ndim=len(shape), eps=float(eps),
+                           has_weight=weight is not None, has_bias=bias is not None)
+
+
+def normalized_shape_tuple(normalized_shape: Any, what: str) -> tuple:
+    """``normalized_shape`` (an int or a sequence of ints) as a tuple of positive ints."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(normalized_shape)
+    if not all(isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size > 0
+               for size in shape):
+        raise ValueError(f"{what} normalized_shape must be a positive int or a tuple of "
+                         f"positive ints, got {normalized_shape!r}")
+    return tuple(int(size) for size in shape)
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None,
+              max_norm: Optional[float] = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer ``input``:
+    ``out[..., :] = weight[input[...], :]``, of shape ``input.shape + (embedding_dim,)``.
+
+    Row ``padding_idx`` (negative counts from the end) receives no gradient. ``max_norm``,
+    ``scale_grad_by_freq`` and ``sparse`` are not supported (raise).
+    """
+    check_float_tensor(weight, "embedding weight")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding weight must have shape (num_embeddings, embedding_dim), "
+                         f"got {weight.shape}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
+                                  "supported; leave them at their defaults")
+    rows = weight.shape[0]
+    padding_idx = check_padding_idx(padding_idx, rows, "embedding")
+    indices = np.array(input.data if isinstance(input, Tensor) else input)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding expects integer indices, got dtype {indices.dtype}; "
+                        "convert them with .long()")
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        bad = indices.flat[np.flatnonzero((indices < 0) | (indices >= rows))[0]]
+        raise IndexError(f"embedding: index {bad} is out of range for {rows} embeddings "
+                         f"(valid: 0 to {rows - 1})")
+    return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
+
+
+def check_padding_idx(padding_idx: Optional[int], rows: int, what: str) -> Optional[int]:
+    """``padding_idx`` as a row in ``range(rows)`` (negative counts from the end), or None."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
+            or not -rows <= padding_idx < rows:
+        raise ValueError(f"{what} padding_idx must be an int within num_embeddings ({rows}), "
+                         f"got {padding_idx!r}")
+    return int(padding_idx) % rows
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Integer labels (*) as one-hot int64 rows (*, num_classes); ``-1`` means max + 1."""
+    labels = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot is only applicable to index tensors, got dtype "
+                        f"{labels.dtype}; convert them with .long()")
+    if num_classes == -1:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got values from "
+                         f"{labels.min()} to {labels.max()}")
+    return Tensor._from_op(np.eye(num_classes, dtype=np.int64)[labels], None)
+
+
+
+def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool],
+                     reduction: str) -> str:
+    """PyTorch's deprecated ``size_average``/``reduce`` pair as a ``reduction`` string: when
+    either is given it wins (reduce=False: "none"; else size_average=False: "sum"; else
+    "mean")."""
+    if size_average is None and reduce is None:
+        return reduction
+    if isinstance(size_average, str) or isinstance(reduce, str):
+        raise TypeError(f"got the string {size_average if isinstance(size_average, str) else reduce!r} "
+                        "for size_average or reduce (deprecated booleans); pass it as "
+                        "reduction=..., a keyword argument, as in PyTorch")
+    if reduce is not None and not reduce:
+        return "none"
+    return "sum" if size_average is not None and not size_average else "mean"
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Optional[Any] = None,
+                  size_average: Optional[bool] = None, ignore_index: int = -100,
+                  reduce: Optional[bool] = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy, as one op (:class:`~tinygrad_dropbn.ops.losses.CrossEntropy`)::
+
+        loss_i = -sum_c q_ic log softmax(x_i)_c
+
+    where, for a class label ``t_i``, ``q_i = w[t_i] onehot(t_i)`` (``w`` = ``weight``, 1 by
+    default), mixed with ``label_smoothing`` e as ``(1 - e) q_i + e / C * w``, and 0 where
+    ``t_i == ignore_index``; for class probabilities ``y_i`` as the target,
+    ``q_i = w * ((1 - e) y_i + e / C)``.
+
+    Args:
+        input: logits of shape (C,), (N, C) or (N, C, d1, ...); axis 1 holds the classes.
+        target: integer class labels of shape (), (N,) or (N, d1, ...), each in [0, C) or
+            equal to ``ignore_index``; or float class probabilities of the input's shape.
+        weight: a (C,) rescaling of each class, or None.
+        size_average, reduce: PyTorch's deprecated spelling of ``reduction``.
+        ignore_index: a label value that contributes nothing (labels only).
+        reduction: "mean" (for labels: the sum divided by the summed weight ``w[t_i]`` of the
+            counted labels; for probabilities: by the number of positions), "sum" or "none".
+        label_smoothing: e in [0, 1].
 
     Raises:
         ValueError: a label outside [0, C) (the message names it and its position).
-        TypeError: labels that are not integers.
+        TypeError: labels that are neither integers nor float probabilities.
 
     Example:
         >>> import numpy as np
@@ -423,39 +630,327 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
         0.1269
     """
     check_float_tensor(input, "cross_entropy")
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
-    labels = _class_labels(target, input, "cross_entropy")
-    return CrossEntropy.apply(input, target=labels, reduction=reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing!r}")
+    scores, unbatched = _batched(input, "cross_entropy")
+    weights = _class_weights(weight, scores, "cross_entropy")
+    classes = scores.shape[1]
+    if _is_float_target(target) and np.shape(_raw_target(target)) == input.shape:
+        probabilities = _probability_target(target, input, unbatched)
+        if probabilities.requires_grad:
+            loss = _composed_soft_cross_entropy(scores, probabilities, weights,
+                                                label_smoothing, reduction)
+            return loss.reshape(()) if unbatched and reduction == "none" else loss
+        q = probabilities.data * (1 - label_smoothing) + label_smoothing / classes
+        if weights is not None:
+            q = q * _per_class(weights, scores.ndim)
+        denominator = scores.data.size // classes
+    else:
+        labels = _class_labels(target, scores, "cross_entropy", ignore_index, unbatched)
+        q, denominator = _label_coefficients(labels, scores, weights, ignore_index,
+                                             label_smoothing)
+    loss = CrossEntropy.apply(scores, coefficients=q.astype(scores.dtype, copy=False),
+                              reduction=reduction, denominator=denominator)
+    return loss.reshape(()) if unbatched and reduction == "none" else loss
 
 
-def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood: -input[i, target_i], for log-probabilities ``input`` (N, C).
-
-    ``nll_loss(log_softmax(x), t)`` equals ``cross_entropy(x, t)``.
-    """
+def nll_loss(input: Tensor, target: Any, weight: Optional[Any] = None,
+             size_average: Optional[bool] = None, ignore_index: int = -100,
+             reduce: Optional[bool] = None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood ``loss_i = -w[t_i] input_i[t_i]`` for log-probabilities
+    ``input`` of shape (C,), (N, C) or (N, C, d1, ...), as one op
+    (:class:`~tinygrad_dropbn.ops.losses.NegativeLogLikelihood`). Arguments as
+    :func:`cross_entropy` with labels; ``nll_loss(log_softmax(x, 1), t)`` equals
+    ``cross_entropy(x, t)``."""
     check_float_tensor(input, "nll_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
-    labels = _class_labels(target, input, "nll_loss")
-    return _reduce(-input[np.arange(len(labels)), labels], reduction)
+    scores, unbatched = _batched(input, "nll_loss")
+    weights = _class_weights(weight, scores, "nll_loss")
+    labels = _class_labels(target, scores, "nll_loss", ignore_index, unbatched)
+    q, denominator = _label_coefficients(labels, scores, weights, ignore_index, 0.0)
+    loss = NegativeLogLikelihood.apply(scores, coefficients=q.astype(scores.dtype, copy=False),
+                                       reduction=reduction, denominator=denominator)
+    return loss.reshape(()) if unbatched and reduction == "none" else loss
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Squared error (input - target)^2, per element."""
-    check_float_tensor(input, "mse_loss")
+def _batched(scores: Tensor, loss: str) -> tuple[Tensor, bool]:
+    """Scores (C,) as (1, C) (and True: the loss is unbatched); (N, C, ...) unchanged."""
+    if scores.ndim == 0:
+        raise ValueError(f"{loss} expects scores of shape (C,), (N, C) or (N, C, d1, ...), "
+                         f"got a 0-d tensor")
+    return (scores.reshape(1, -1), True) if scores.ndim == 1 else (scores, False)
+
+
+def _raw_target(target: Any) -> np.ndarray:
+    return target.data if isinstance(target, Tensor) else np.asarray(target)
+
+
+def _is_float_target(target: Any) -> bool:
+    return _raw_target(target).dtype.kind == "f"
+
+
+def _class_weights(weight: Any, scores: Tensor, loss: str) -> Optional[np.ndarray]:
+    """``weight`` as a (C,) array of the scores' dtype (a constant: it gets no gradient)."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise TypeError(_string_weight(weight, loss))
+    weights = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    if weights.shape != (scores.shape[1],):
+        raise ValueError(f"{loss}: weight of shape {weights.shape} must have one entry per "
+                         f"class, shape ({scores.shape[1]},)")
+    return weights.astype(scores.dtype)
+
+
+def _string_weight(weight: str, loss: str) -> str:
+    return (f"{loss} got weight={weight!r}: the third argument is the weight, as in PyTorch; "
+            f"pass the reduction as a keyword, reduction={weight!r}")
+
+
+def _per_class(values: np.ndarray, ndim: int) -> np.ndarray:
+    """A (C,) array shaped (1, C, 1, ...) to broadcast against (N, C, d1, ...)."""
+    return values.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _class_labels(target: Any, scores: Tensor, loss: str, ignore_index: int,
+                  unbatched: bool) -> np.ndarray:
+    """``target`` as an integer array of the scores' shape without axis 1, every label in
+    [0, C) or equal to ``ignore_index``."""
+    labels = _raw_target(target)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{loss} expects integer class labels (int64), got dtype {labels.dtype}; "
+                        "convert them with labels.astype(np.int64) (or, for class "
+                        "probabilities, a float target of the input's shape)")
+    if unbatched:
+        labels = labels.reshape(1) if labels.shape == () else labels
+        expected: tuple = (1,)
+    else:
+        expected = scores.shape[:1] + scores.shape[2:]
+    if labels.shape != expected:
+        raise ValueError(f"{loss}: labels of shape {labels.shape} do not match scores of shape "
+                         f"{scores.shape}; expected one label per position, shape "
+                         f"{() if unbatched else expected}")
+    classes = scores.shape[1]
+    bad = ((labels < 0) | (labels >= classes)) & (labels != ignore_index)
+    if bad.any():
+        where = np.flatnonzero(bad.ravel())
+        position = np.unravel_index(where[0], labels.shape)
+        position = position[0] if len(position) == 1 else tuple(int(p) for p in position)
+        also = f" ({len(where)} labels out of range in all)" if len(where) > 1 else ""
+        raise ValueError(f"{loss}: label {labels.ravel()[where[0]]} at position {position} is "
+                         f"outside [0, {classes}) for scores with {classes} classes{also}")
+    # NOTE: a copy (only the labels), so relabelling the caller's array after the forward
+    # pass cannot change the gradient of a loss already computed.
+    return labels.copy()
+
+
+def _label_coefficients(labels: np.ndarray, scores: Tensor, weights: Optional[np.ndarray],
+                        ignore_index: int, smoothing: float) -> tuple[np.ndarray, float]:
+    """The target coefficients ``q`` (the scores' shape) for class labels, and the "mean"
+    denominator: the summed weight of the labels that count."""
+    classes, dtype = scores.shape[1], scores.dtype
+    counted = labels != ignore_index
+    safe = np.where(counted, labels, 0)
+    onehot = np.moveaxis(np.eye(classes, dtype=dtype)[safe], -1, 1)
+    label_weight = counted.astype(dtype) if weights is None else weights[safe] * counted
+    q = onehot * np.expand_dims((1 - smoothing) * label_weight, 1)
+    if smoothing:
+        spread = np.ones(classes, dtype) if weights is None else weights
+        q += smoothing / classes * _per_class(spread, scores.ndim) * np.expand_dims(counted, 1)
+    return q, float(label_weight.sum())
+
+
+def _probability_target(target: Any, input: Tensor, unbatched: bool) -> Tensor:
+    probabilities = _matching_target(input, target, "cross_entropy")
+    return probabilities.reshape(1, -1) if unbatched else probabilities
+
+
+def _composed_soft_cross_entropy(scores: Tensor, probabilities: Tensor,
+                                 weights: Optional[np.ndarray], smoothing: float,
+                                 reduction: str) -> Tensor:
+    """Cross-entropy against class probabilities that require a gradient themselves, from
+    differentiable ops (the fused op treats its target as a constant)."""
+    classes = scores.shape[1]
+    q = probabilities * (1 - smoothing) + smoothing / classes
+    if weights is not None:
+        q = q * _per_class(weights, scores.ndim)
+    losses = -(q * primitives.LogSoftmax.apply(scores, axis=1)).sum(axis=1)
+    if reduction == "mean":
+        return losses.sum() / (scores.data.size // classes)
+    return _reduce(losses, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Optional[Any] = None,
+                         size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                         reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets ``y``::
+
+        loss = -weight * (y log(x) + (1 - y) log(1 - x))
+
+    each log clamped at -100 as PyTorch does, so x = 0 or 1 gives a finite loss (one op,
+    :class:`~tinygrad_dropbn.ops.losses.BinaryCrossEntropy`). Prefer
+    :func:`binary_cross_entropy_with_logits` on the logits: it is exact where this saturates.
+    """
+    check_float_tensor(input, "binary_cross_entropy")
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
-    target = _matching_target(input, target, "mse_loss")
-    return _reduce((input - target) ** 2, reduction)
+    target = _matching_target(input, target, "binary_cross_entropy")
+    x = input.data
+    if x.size and not (x.min() >= 0 and x.max() <= 1):  # NOTE: NaN fails too
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and "
+                         "1 (probabilities); for logits use binary_cross_entropy_with_logits")
+    losses = BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        losses = losses * _elementwise_weight(weight, input, "binary_cross_entropy")
+    return _reduce(losses, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Any,
-                                     reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of sigmoid(input) against targets in [0, 1], per element,
-    computed stably from the logits: max(x, 0) - x * y + log(1 + exp(-|x|)), as one op
-    (:class:`~tinygrad_dropbn.ops.losses.BinaryCrossEntropyWithLogits`)."""
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Optional[Any] = None,
+                                     size_average: Optional[bool] = None,
+                                     reduce: Optional[bool] = None, reduction: str = "mean",
+                                     pos_weight: Optional[Any] = None) -> Tensor:
+    """Binary cross-entropy of sigmoid(input) against targets ``y`` in [0, 1], per element,
+    computed stably from the logits as one op
+    (:class:`~tinygrad_dropbn.ops.losses.BinaryCrossEntropyWithLogits`)::
+
+        loss = -weight * (pos_weight * y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))
+
+    ``weight`` broadcasts against the input; ``pos_weight`` (e.g. one entry per class, the
+    last axis) weighs the positive term and is a constant."""
     check_float_tensor(input, "binary_cross_entropy_with_logits")
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     target = _matching_target(input, target, "binary_cross_entropy_with_logits")
-    return _reduce(BinaryCrossEntropyWithLogits.apply(input, target), reduction)
+    if pos_weight is not None:
+        pos_weight = np.asarray(pos_weight.data if isinstance(pos_weight, Tensor)
+                                else pos_weight).astype(input.dtype)
+        if not _broadcasts_to(pos_weight.shape, input.shape):
+            raise ValueError(f"binary_cross_entropy_with_logits: pos_weight of shape "
+                             f"{pos_weight.shape} does not broadcast to the input's shape "
+                             f"{input.shape}; give one entry per class (the last axis)")
+    losses = BinaryCrossEntropyWithLogits.apply(input, target, pos_weight=pos_weight)
+    if weight is not None:
+        losses = losses * _elementwise_weight(weight, input, "binary_cross_entropy_with_logits")
+    return _reduce(losses, reduction)
+
+
+def _elementwise_weight(weight: Any, input: Tensor, loss: str) -> Tensor:
+    """``weight`` as a tensor of the input's dtype that broadcasts to the input's shape."""
+    if isinstance(weight, str):
+        raise TypeError(_string_weight(weight, loss))
+    if not isinstance(weight, Tensor):
+        weight = Tensor._from_op(np.array(weight, dtype=input.dtype), None)
+    elif weight.dtype != input.dtype:
+        weight = weight.astype(input.dtype)
+    if not _broadcasts_to(weight.shape, input.shape):
+        raise ValueError(f"{loss}: weight of shape {weight.shape} does not broadcast to the "
+                         f"input's shape {input.shape}")
+    return weight
+
+
+def _regression_loss(losses: Tensor, weight: Optional[Any], input: Tensor, reduction: str,
+                     loss: str) -> Tensor:
+    """Reduce elementwise losses; with ``weight``, PyTorch's weighted form: each loss times
+    its weight, and "mean" divides by the summed (broadcast) weight."""
+    if weight is None:
+        return _reduce(losses, reduction)
+    weight = _elementwise_weight(weight, input, loss)
+    weighted = losses * weight
+    if reduction == "mean":
+        return weighted.sum() / float(np.broadcast_to(weight.data, input.shape).sum())
+    return _reduce(weighted, reduction)
+
+
+def mse_loss(input: Tensor, target: Any, size_average: Optional[bool] = None,
+             reduce: Optional[bool] = None, reduction: str = "mean",
+             weight: Optional[Any] = None) -> Tensor:
+    """Squared error ``(input - target)^2``, per element."""
+    check_float_tensor(input, "mse_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction)
+    diff = input - _matching_target(input, target, "mse_loss")
+    return _regression_loss(diff * diff, weight, input, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Any, size_average: Optional[bool] = None,
+            reduce: Optional[bool] = None, reduction: str = "mean",
+            weight: Optional[Any] = None) -> Tensor:
+    """Absolute error ``|input - target|``, per element (gradient 0 where they are equal)."""
+    check_float_tensor(input, "l1_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction)
+    diff = input - _matching_target(input, target, "l1_loss")
+    return _regression_loss(diff.abs(), weight, input, reduction, "l1_loss")
+
+
+def smooth_l1_loss(input: Tensor, target: Any, size_average: Optional[bool] = None,
+                   reduce: Optional[bool] = None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, for ``d = input -
+    target``: squared near 0, absolute far away (``beta = 0`` is the L1 loss)."""
+    check_float_tensor(input, "smooth_l1_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction)
+    beta = _number(beta, "smooth_l1_loss beta")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
+    diff = input - _matching_target(input, target, "smooth_l1_loss")
+    size = diff.abs()
+    if beta == 0:
+        return _reduce(size, reduction)
+    return _reduce(where(size.data < beta, 0.5 / beta * diff * diff, size - 0.5 * beta),
+                   reduction)
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
+               weight: Optional[Any] = None) -> Tensor:
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``, for ``d = input -
+    target``; ``huber_loss = delta * smooth_l1_loss(beta=delta)``."""
+    check_float_tensor(input, "huber_loss")
+    check_reduction(reduction)
+    delta = _number(delta, "huber_loss delta")
+    if not delta > 0:
+        raise ValueError(f"huber_loss does not support non-positive values for delta, got "
+                         f"{delta}")
+    diff = input - _matching_target(input, target, "huber_loss")
+    size = diff.abs()
+    losses = where(size.data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+    return _regression_loss(losses, weight, input, reduction, "huber_loss")
+
+
+def kl_div(input: Tensor, target: Any, size_average: Optional[bool] = None,
+           reduce: Optional[bool] = None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence of the target distribution from the log-probabilities
+    ``input``, per element::
+
+        loss = target * (log(target) - input)          (0 where target = 0)
+        loss = exp(target) * (target - input)          (log_target=True: target is log q)
+
+    ``reduction="batchmean"`` divides the sum by the batch size ``input.shape[0]``: that is
+    the true KL divergence per sample; ``"mean"`` divides by the number of elements, as in
+    PyTorch.
+    """
+    check_float_tensor(input, "kl_div")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction != "batchmean":
+        check_reduction(reduction)
+    target = _matching_target(input, target, "kl_div")
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:
+        positive = target.data > 0
+        # NOTE: log of 1 where the target is 0, so that neither the value nor the gradient
+        # of the branch where() discards is -inf or NaN.
+        log_target_values = where(positive, target, 1).log()
+        losses = where(positive, target * log_target_values, 0) - target * input
+    if reduction == "batchmean":
+        return losses.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(losses, reduction)
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
@@ -464,29 +959,6 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return losses.sum()
     return losses
-
-
-def _class_labels(target: Any, scores: Tensor, loss: str) -> np.ndarray:
-    """``target`` as an integer array of shape (N,), every label in [0, C) for scores (N, C)."""
-    if scores.ndim != 2:
-        raise ValueError(f"{loss} expects scores of shape (N, C), got shape {scores.shape}")
-    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"{loss} expects integer class labels (int64), got dtype {labels.dtype}; "
-                        "convert them with labels.astype(np.int64) (class probabilities as "
-                        "targets are not supported)")
-    n, classes = scores.shape
-    if labels.shape != (n,):
-        raise ValueError(f"{loss}: labels of shape {labels.shape} do not match scores of shape "
-                         f"{scores.shape}; expected one label per row, shape ({n},)")
-    if n and (labels.min() < 0 or labels.max() >= classes):
-        bad = np.flatnonzero((labels < 0) | (labels >= classes))
-        also = f" ({len(bad)} labels out of range in all)" if len(bad) > 1 else ""
-        raise ValueError(f"{loss}: label {labels[bad[0]]} at position {bad[0]} is outside "
-                         f"[0, {classes}) for scores with {classes} classes{also}")
-    # NOTE: a copy (only N integers), so relabelling the caller's array after the forward pass
-    # cannot change the gradient of a loss already computed.
-    return labels.copy()
 
 
 def _matching_target(input: Tensor, target: Any, loss: str) -> Tensor:

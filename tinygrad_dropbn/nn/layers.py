@@ -1,9 +1,10 @@
-"""Layers: ``Linear``, the activations, ``Flatten``, ``Identity``, and the containers
-``Sequential`` and ``ModuleList``."""
+"""Layers: ``Linear``, ``Embedding``, the activations, ``Flatten``, ``Identity``. (The
+containers are in containers.py, the normalisation layers in batchnorm.py and
+normalization.py.)"""
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Iterator, Mapping, Optional, Union
+from typing import Any, Optional
 
 import numpy as np
 
@@ -100,9 +101,9 @@ class Tanh(Module):
 
 
 class Softmax(Module):
-    """y = exp(x) / sum(exp(x)) along ``dim``."""
+    """y = exp(x) / sum(exp(x)) along ``dim`` (None: PyTorch's deprecated implicit choice)."""
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
 
@@ -111,6 +112,102 @@ class Softmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """y = x - logsumexp(x) along ``dim``: log-probabilities, for :class:`NLLLoss`."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.log_softmax(x, dim=self.dim)
+
+
+class GELU(Module):
+    """y = x * Phi(x) (Phi the standard normal CDF), or its tanh approximation with
+    ``approximate="tanh"``."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class ELU(Module):
+    """y = x if x > 0 else alpha * (exp(x) - 1). ``inplace`` is accepted and ignored."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Module):
+    """y = x * sigmoid(x) (swish). ``inplace`` is accepted and ignored."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.silu(x)
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by index:
+    ``Embedding(10, 3)(tg.tensor([[1, 2], [4, 9]]))`` has shape (2, 2, 3).
+
+    ``weight`` is drawn from N(0, 1), as in PyTorch, from the library's generator; row
+    ``padding_idx`` (if given) starts at zero and never receives a gradient.
+
+    Args:
+        num_embeddings: size of the table.
+        embedding_dim: size of each vector.
+        padding_idx: a row kept at zero and out of training (negative counts from the end).
+
+    Shape:
+        integer indices (*) -> (*, embedding_dim).
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int,
+                 padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False) -> None:
+        super().__init__()
+        for what, size in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+                raise ValueError(f"Embedding {what} must be a non-negative integer, got "
+                                 f"{size!r}")
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
+                                      "not supported; leave them at their defaults")
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.padding_idx = F.check_padding_idx(padding_idx, self.num_embeddings, "Embedding")
+        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=np.float32))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Redraw ``weight`` from N(0, 1) and zero the padding row."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    def forward(self, input: Any) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
 
 
 class Identity(Module):
@@ -132,101 +229,3 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-def _position(index: Any, length: int, container: str) -> int:
-    """``index`` (negative allowed) as a position in ``range(length)``."""
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise TypeError(f"{container} indices must be integers or slices, got "
-                        f"{type(index).__name__}")
-    if not -length <= index < length:
-        raise IndexError(f"index {index} is out of range for a {container} of length {length}")
-    return int(index) % length
-
-
-class Sequential(Module):
-    """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
-
-    Children are named ``"0"``, ``"1"``, ... (or by the keys of an ordered mapping), which gives
-    ``state_dict`` keys like ``0.weight``, as in PyTorch.
-
-    Example:
-        >>> import tinygrad_dropbn.nn as nn
-        >>> model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
-        >>> len(model), type(model[-1]).__name__, len(model[:2])
-        (3, 'Linear', 2)
-    """
-
-    def __init__(self, *modules: Union[Module, Mapping[str, Module]]) -> None:
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], Mapping):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            for i, module in enumerate(modules):
-                self.add_module(str(i), module)
-
-    def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def __getitem__(self, index: Union[int, slice]) -> Module:
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(dict(items[index]))
-        return items[_position(index, len(items), "Sequential")][1]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "Sequential":
-        """Add ``module`` at the end, named by its position; returns ``self``."""
-        self.add_module(str(len(self)), module)
-        return self
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters the parent module registers (a plain Python list
-    would hide them). It has no ``forward``: index or iterate it in your own.
-
-    Example:
-        >>> import tinygrad_dropbn.nn as nn
-        >>> layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
-        >>> len(layers), len(list(layers.parameters()))
-        (3, 6)
-    """
-
-    def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def __getitem__(self, index: Union[int, slice]) -> Union[Module, "ModuleList"]:
-        values = list(self._modules.values())
-        if isinstance(index, slice):
-            return ModuleList(values[index])
-        return values[_position(index, len(values), "ModuleList")]
-
-    def __setitem__(self, index: int, module: Module) -> None:
-        self.add_module(str(_position(index, len(self), "ModuleList")), module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "ModuleList":
-        """Add ``module`` at the end; returns ``self``."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        """Append every module of ``modules``; returns ``self``."""
-        for module in modules:
-            self.append(module)
-        return self

@@ -1,15 +1,27 @@
-"""Fused losses: :class:`CrossEntropy` (log-softmax and negative log-likelihood in one op) and
-:class:`BinaryCrossEntropyWithLogits` (sigmoid and binary cross-entropy in one op).
+"""Fused losses: :class:`CrossEntropy` (log-softmax and negative log-likelihood in one op),
+:class:`NegativeLogLikelihood`, :class:`BinaryCrossEntropyWithLogits` (sigmoid and binary
+cross-entropy in one op) and :class:`BinaryCrossEntropy` (on probabilities).
 
-Both are computed from the logits so that no ``exp`` can overflow, and both have backwards
-that read as their formulas and also run on Tensors (``create_graph=True``), recomputing the
-softmax or the sigmoid from the saved logits so that second derivatives come out right. The
-checked public forms are in :mod:`tinygrad_dropbn.nn.functional`; these ops trust their
-arguments (labels in range, targets of the input's shape and dtype).
+The two classification losses take their target as a constant *coefficient* array ``q`` of
+the scores' shape (N, C, *): the loss at each position is ``-sum_c q_c log p_c``. Every
+PyTorch option is a way of filling ``q``, which :mod:`tinygrad_dropbn.nn.functional` does:
+
+* a class label ``t``: ``q = onehot(t)``;
+* ``weight=w``: ``q = w[t] onehot(t)``;
+* ``ignore_index``: ``q = 0`` at the ignored positions;
+* ``label_smoothing=e``: ``q = (1 - e) w[t] onehot(t) + e / C * w``;
+* class probabilities ``y`` as the target: ``q = w * y``.
+
+``"mean"`` divides the summed loss by a ``denominator`` the caller gives: the summed weight of
+the counted labels for class labels, the number of positions for probabilities (PyTorch's
+rules). The softmax cross-entropy is computed from the logits so that no ``exp`` can overflow,
+and every backward reads as its formula and also runs on Tensors (``create_graph=True``),
+recomputing the softmax or the sigmoid from the saved logits so that second derivatives come
+out right. These ops trust their arguments.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -17,75 +29,158 @@ from ..engine import Function
 
 
 def _softmax(logits: Any) -> Any:
-    """softmax along axis 1, shifted by the row maximum; arrays or Tensors."""
+    """softmax along axis 1, shifted by the maximum; arrays or Tensors."""
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def reduce_losses(losses: np.ndarray, reduction: str, denominator: float) -> np.ndarray:
+    """The per-position losses summed ("sum"), divided by ``denominator`` ("mean") or kept."""
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    return np.asarray(total / losses.dtype.type(denominator) if reduction == "mean" else total)
+
+
+def per_position(grad: Any, reduction: str, denominator: float, shape: tuple) -> Any:
+    """The incoming gradient as each position's share, shaped (N, 1, *) to meet (N, C, *)."""
+    if reduction == "none":
+        return grad.reshape((shape[0], 1) + shape[2:])
+    return grad / denominator if reduction == "mean" else grad
+
+
 class CrossEntropy(Function):
-    """Softmax cross-entropy of logits (N, C) against class labels (N,), fused.
+    """Softmax cross-entropy of logits (N, C, *) against target coefficients ``q``, fused.
 
-    loss_i = logsumexp(x_i) - x_i[t_i], computed with x_i shifted by its max so huge logits
-    cannot overflow. Since d logsumexp(x_i) / dx_i = softmax(x_i)::
+    loss = -sum_c q_c log softmax(x)_c at every position, where ``log softmax(x)_c =
+    x_c - logsumexp(x)`` is computed with ``x`` shifted by its maximum, so huge logits cannot
+    overflow. Since d logsumexp(x) / dx = softmax(x)::
 
-        dx_i = grad_i * (softmax(x_i) - onehot(t_i))
+        dx = g * (softmax(x) * sum_c q_c - q)
 
-    with ``grad_i = grad / N`` for ``"mean"``, ``grad`` for ``"sum"`` (both the same for every
-    row) and the per-sample gradient for ``"none"``. The labels are a constant of the op.
+    which is ``g * (softmax(x) - onehot(t))`` for a plain label. ``g`` is each position's
+    share of the incoming gradient: ``grad / denominator`` for ``"mean"``, ``grad`` for
+    ``"sum"``, the per-position gradient for ``"none"``. ``q`` is a constant of the op.
     """
 
-    def forward(self, logits: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
-        self.target, self.reduction = target, reduction
+    def forward(self, logits: np.ndarray, coefficients: np.ndarray, reduction: str,
+                denominator: float) -> np.ndarray:
+        self.coefficients, self.reduction, self.denominator = coefficients, reduction, denominator
         self.save_for_backward(logits)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
-        losses = np.log(total[:, 0]) - shifted[np.arange(len(target)), target]
+        log_probs = shifted - np.log(total)
+        # NOTE: where(q != 0, ...) so that a -inf log-probability with q = 0 adds 0, not NaN.
+        losses = -np.where(coefficients != 0, coefficients * log_probs, 0).sum(axis=1)
         exp /= total
         self.softmax = exp  # reused by the array backward; a recorded one recomputes it
-        if reduction == "mean":
-            return np.asarray(losses.sum() / len(target))
-        if reduction == "sum":
-            return np.asarray(losses.sum())
-        return losses
+        return reduce_losses(losses, reduction, denominator)
 
     def backward(self, grad: Any, logits: Any) -> Any:
-        n, classes = logits.shape
         if isinstance(grad, (np.ndarray, np.generic)):
             softmax = self.softmax
         else:
             softmax = _softmax(logits)
-        onehot = np.eye(classes, dtype=logits.dtype)[self.target]
-        if self.reduction == "none":
-            per_sample = grad.reshape(n, 1)
-        else:
-            per_sample = grad / n if self.reduction == "mean" else grad
-        return per_sample * (softmax - onehot)
+        q = self.coefficients
+        share = per_position(grad, self.reduction, self.denominator, logits.shape)
+        return share * (softmax * q.sum(axis=1, keepdims=True) - q)
+
+
+class NegativeLogLikelihood(Function):
+    """loss = -sum_c q_c x_c at every position, for log-probabilities x (N, C, *);
+    dx = -g * q.
+
+    With ``q = onehot(t)`` this picks ``-x[t]``; ``g`` and ``q`` are as in
+    :class:`CrossEntropy`.
+    """
+
+    def forward(self, log_probs: np.ndarray, coefficients: np.ndarray, reduction: str,
+                denominator: float) -> np.ndarray:
+        self.coefficients, self.reduction, self.denominator = coefficients, reduction, denominator
+        self.shape = log_probs.shape
+        losses = -np.where(coefficients != 0, coefficients * log_probs, 0).sum(axis=1)
+        return reduce_losses(losses, reduction, denominator)
+
+    def backward(self, grad: Any) -> Any:
+        share = per_position(grad, self.reduction, self.denominator, self.shape)
+        return -share * self.coefficients
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """loss = max(x, 0) - x * y + log(1 + exp(-|x|)), per element;
-    dx = grad * (sigmoid(x) - y),  dy = -grad * x.
+    """Binary cross-entropy of sigmoid(x) against targets y in [0, 1], per element, optionally
+    with ``pos_weight`` p multiplying the positive term::
 
-    This is -y log s - (1 - y) log(1 - s) with s = sigmoid(x), written so no exp can
-    overflow; the sigmoid in dx is computed from exp(-|x|) on each side for the same reason.
+        loss = -p y log s - (1 - y) log(1 - s),    s = sigmoid(x)
+             = (1 - y) x + l softplus(-x),         l = 1 + (p - 1) y
+        dx   = grad * ((1 - y) - l (1 - s))        (= grad * (s - y) when p = 1)
+        dy   = grad * ((p - 1) softplus(-x) - x)   (= -grad * x when p = 1)
+
+    using log s = -softplus(-x) and log(1 - s) = -x - softplus(-x). ``softplus(-x) =
+    max(-x, 0) + log(1 + exp(-|x|))`` and ``s`` are both computed from ``exp(-|x|)``, so no
+    exp can overflow. ``pos_weight`` (broadcast against x) is a constant of the op.
+    """
+
+    def forward(self, x: np.ndarray, y: np.ndarray,
+                pos_weight: Optional[np.ndarray] = None) -> np.ndarray:
+        self.pos_weight = pos_weight
+        self.save_for_backward(x, y)
+        self.exp_neg_abs = np.exp(-np.abs(x))  # reused by the array backward
+        softplus_neg = np.maximum(-x, 0) + np.log1p(self.exp_neg_abs)
+        if pos_weight is None:
+            return (1 - y) * x + softplus_neg
+        return (1 - y) * x + (1 + (pos_weight - 1) * y) * softplus_neg
+
+    def backward(self, grad: Any, x: Any, y: Any) -> tuple:
+        needs_x, needs_y = self.needs_input_grad
+        if isinstance(grad, (np.ndarray, np.generic)):
+            e = self.exp_neg_abs
+        else:
+            e = np.exp(-np.abs(x))  # recorded: recomputed from x, so it is differentiated
+        sigmoid = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        p = self.pos_weight
+        grad_x = grad_y = None
+        if needs_x:
+            if p is None:
+                grad_x = grad * (sigmoid - y)
+            else:
+                grad_x = grad * ((1 - y) - (1 + (p - 1) * y) * (1 - sigmoid))
+        if needs_y:
+            if p is None:
+                grad_y = -grad * x
+            else:
+                softplus_neg = np.maximum(-x, 0) + np.log(1 + e)  # as in the forward
+                grad_y = grad * ((p - 1) * softplus_neg - x)
+        return grad_x, grad_y
+
+
+class BinaryCrossEntropy(Function):
+    """Binary cross-entropy of probabilities x against targets y, per element::
+
+        loss = -(y log(x) + (1 - y) log(1 - x))     each log clamped at -100
+        dx   = grad * (x - y) / max(x (1 - x), 1e-12)
+        dy   = grad * (log(1 - x) - log(x))         (the clamped logs)
+
+    The clamp and the floor under ``x (1 - x)`` are PyTorch's: they keep the loss and the
+    gradient finite at x = 0 and x = 1, where the exact ones are infinite.
     """
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         self.save_for_backward(x, y)
-        self.exp_neg_abs = np.exp(-np.abs(x))  # reused by the array backward
-        return np.maximum(x, 0) - x * y + np.log1p(self.exp_neg_abs)
+        with np.errstate(divide="ignore"):  # log(0) = -inf, clamped just below
+            self.log_x = np.maximum(np.log(x), -100)
+            self.log_1mx = np.maximum(np.log1p(-x), -100)
+        return -(y * self.log_x + (1 - y) * self.log_1mx)
 
     def backward(self, grad: Any, x: Any, y: Any) -> tuple:
         needs_x, needs_y = self.needs_input_grad
         grad_x = grad_y = None
         if needs_x:
-            if isinstance(grad, (np.ndarray, np.generic)):
-                e = self.exp_neg_abs
-            else:
-                e = np.exp(-np.abs(x))  # recorded: recomputed from x, so it is differentiated
-            sigmoid = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-            grad_x = grad * (sigmoid - y)
+            grad_x = grad * (x - y) / np.maximum(x * (1 - x), 1e-12)
         if needs_y:
-            grad_y = -grad * x
+            if isinstance(grad, (np.ndarray, np.generic)):
+                log_x, log_1mx = self.log_x, self.log_1mx
+            else:  # recorded: recomputed from x, so it is differentiated
+                log_x, log_1mx = np.maximum(np.log(x), -100), np.maximum(np.log(1 - x), -100)
+            grad_y = grad * (log_1mx - log_x)
         return grad_x, grad_y
