@@ -96,7 +96,7 @@ CASES = [
     Case("abs", lambda a: a.abs(), np.abs, None, ((2, 3),), "unary"),
     Case("clip", lambda a: a.clip(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5),
          lambda a: a.clamp(-0.5, 0.5), ((2, 3),), "unary"),
-    Case("clip lo", lambda a: a.clip(lo=0.1), lambda a: np.maximum(a, 0.1),
+    Case("clip lo", lambda a: a.clip(min=0.1), lambda a: np.maximum(a, 0.1),
          lambda a: a.clamp(min=0.1), ((2, 3),), "unary"),
     Case("maximum", lambda a, b: a.maximum(b), np.maximum,
          lambda a, b: a.maximum(b), ((2, 3), (3,)), "binary"),

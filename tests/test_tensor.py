@@ -214,9 +214,10 @@ def test_transpose_of_two_axes_swaps_them_like_torch(torch):
     (lambda: tg.ones((2, 3), dtype=np.float64), (2, 3), np.float64),
     (lambda: tg.randn(4, 5), (4, 5), np.float32),
     (lambda: tg.rand(3), (3,), np.float32),
-    (lambda: tg.arange(5), (5,), np.float32),
+    (lambda: tg.arange(5), (5,), np.int64),
+    (lambda: tg.arange(0, 1, 0.25), (4,), np.float32),
     (lambda: tg.tensor([1.0, 2.0]), (2,), np.float32),
-], ids=["zeros", "ones", "randn", "rand", "arange", "tensor"])
+], ids=["zeros", "ones", "randn", "rand", "arange", "arange-float", "tensor"])
 def test_factories(make, shape, dtype):
     t = make()
     assert t.shape == shape and t.dtype == dtype and not t.requires_grad

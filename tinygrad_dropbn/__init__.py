@@ -14,9 +14,20 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .visualization import draw_graph, graph_text, record_graph, render_graph
-from .tensor import (GradDtypeError, Tensor, arange, cat, concatenate, maximum, minimum, ones,
-                     rand, randn, stack, tensor, where, zeros)
+from .tensor import (GradDtypeError, RemovableHandle, Tensor, ValuesIndices, cat, concatenate,
+                     maximum, minimum, stack, tensor, where)
+from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16,
+                     int32, int64, long, short, uint8)
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                        zeros, zeros_like)
+from .functions import (abs, add, amax, amin, argmax, argmin, argsort, chunk, clamp, clip,
+                        clone, div, exp, flatten, gather, log, log_softmax, logsumexp, matmul,
+                        max, mean, min, mm, mul, neg, numel, permute, pow, relu, reshape,
+                        sigmoid, softmax, sort, split, sqrt, square, squeeze, std, sub, sum, t,
+                        tanh, topk, transpose, unflatten, unsqueeze, var)
 from . import autograd, data, nn, optim  # subpackages, imported after the core they build on
+from .autograd import inference_mode
 
 __version__ = "0.1.0"
 
@@ -28,4 +39,17 @@ __all__ = [
     "enable_grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "manual_seed", "maximum",
     "minimum",
     "no_grad", "ones", "set_grad_enabled", "rand", "randn", "stack", "tensor", "where", "zeros",
+    "RemovableHandle", "ValuesIndices", "inference_mode",
+    # dtypes
+    "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8", "int16",
+    "int32", "int64", "long", "short", "uint8",
+    # factories
+    "as_tensor", "empty", "empty_like", "eye", "from_numpy", "full", "full_like", "linspace",
+    "ones_like", "rand_like", "randint", "randn_like", "zeros_like",
+    # function forms of the Tensor methods
+    "abs", "add", "amax", "amin", "argmax", "argmin", "argsort", "chunk", "clamp", "clip",
+    "clone", "div", "exp", "flatten", "gather", "log", "log_softmax", "logsumexp", "matmul",
+    "max", "mean", "min", "mm", "mul", "neg", "numel", "permute", "pow", "relu", "reshape",
+    "sigmoid", "softmax", "sort", "split", "sqrt", "square", "squeeze", "std", "sub", "sum", "t",
+    "tanh", "topk", "transpose", "unflatten", "unsqueeze", "var",
 ]

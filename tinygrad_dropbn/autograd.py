@@ -14,6 +14,7 @@ raises instead of using the new ones.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Optional, Sequence, Union
 
 from . import engine
@@ -21,7 +22,7 @@ from .engine import Function, backward_hooks, record_hooks
 from .tensor import Tensor, output_gradient, tensor_tuple
 
 __all__ = ["Function", "backward", "backward_hooks", "grad", "increment_version",
-           "record_hooks"]
+           "inference_mode", "record_hooks"]
 
 Tensors = Union[Tensor, Sequence[Tensor]]
 
@@ -97,3 +98,33 @@ def _outputs_and_seeds(outputs: Tensors, grad_outputs: Optional[Any], what: str)
         raise RuntimeError(f"{what}: got {len(grad_outputs)} gradient(s) for {len(outputs)} "
                            "output(s); pass one per output")
     return outputs, [output_gradient(t, g, what) for t, g in zip(outputs, grad_outputs)]
+
+
+class inference_mode(contextlib.ContextDecorator):
+    """``torch.inference_mode``: a ``with`` block or a decorator (``@inference_mode()`` or
+    ``@inference_mode``) in which no graph is recorded. ``inference_mode(False)`` changes
+    nothing.
+
+    NOTE: here it is ``no_grad()`` (there is no faster path to switch on); unlike PyTorch's
+    inference tensors, the tensors it makes may later be used in a recorded computation.
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # the bare decorator: @inference_mode
+            return cls(True)(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = mode
+        self._contexts: list = []
+
+    def __enter__(self) -> None:
+        context = engine.no_grad() if self.mode else contextlib.nullcontext()
+        context.__enter__()
+        self._contexts.append(context)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._contexts.pop().__exit__(*exc)
+
+    def _recreate_cm(self) -> "inference_mode":
+        return inference_mode(self.mode)  # NOTE: a fresh one per decorated call (threads)

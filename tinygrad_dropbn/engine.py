@@ -172,6 +172,7 @@ class Function:
     input_versions: Optional[tuple] = None  # None: every input was at version 0
     output_version: _Version = UNCHANGED  # the output's, once it has a counter of its own
     released = False
+    hooks: list = ()  # the output tensor's register_hook() hooks (see _sweep)
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -297,7 +298,7 @@ class Function:
 
 # The engine's own attributes, which release() need not look at.
 _STRUCTURE = frozenset({"inputs", "saved", "changes_at_save", "input_versions",
-                        "output_version", "released"})
+                        "output_version", "released", "hooks", "hooked_tensor"})
 
 
 def unbroadcast(grad: Any, shape: tuple) -> Any:
@@ -416,6 +417,7 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
     or to ``deliver`` if given (then ``retain_grad()`` is ignored, as in ``autograd.grad``);
     the output gradient of an op in ``wanted_outputs`` is stored in ``found``."""
     grads: dict[Function, Any] = {}  # each op's output gradient, summed over its consumers
+    held: dict[int, list] = {}  # hooked leaves: [tensor, gradient summed so far]
     order = topological_order(outputs)
     for fn in order:
         if fn.released:
@@ -425,16 +427,20 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
                 "first backward() if you need to call it again, or recompute the forward pass.")
     for t, g in zip(outputs, grad_outputs):
         if t.grad_fn is None:
-            if deliver is None:
+            if t._hooks:
+                _hold(held, t, g)
+            elif deliver is None:
                 _accumulate_grad(t, g, create_graph)
             else:
                 deliver(t, g)
         else:
             grads[t.grad_fn] = g if t.grad_fn not in grads else grads[t.grad_fn] + g
-            if t._retains_grad and deliver is None:
+            if t._retains_grad and deliver is None and not t.grad_fn.hooks:
                 _accumulate_grad(t, g, create_graph)
     for fn in order:
         grad = grads.pop(fn, None)
+        if fn.hooks and grad is not None:
+            grad = _hooked_output_gradient(fn, grad, create_graph, deliver is None)
         if wanted_outputs and fn in wanted_outputs:
             found[id(wanted_outputs[fn])] = grad
         inputs = fn.inputs
@@ -453,15 +459,62 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
                 g = g.astype(data.dtype)
             parent = t.grad_fn
             if parent is None:
-                if deliver is None:
+                if t._hooks:
+                    _hold(held, t, g)
+                elif deliver is None:
                     _accumulate_grad(t, g, create_graph)
                 else:
                     deliver(t, g)
                 continue
-            if t._retains_grad and deliver is None:
+            if t._retains_grad and deliver is None and not parent.hooks:
                 _accumulate_grad(t, g, create_graph)
             previous = grads.get(parent)
             grads[parent] = g if previous is None else previous + g
+    for t, g in held.values():
+        g = _hooked(t._hooks, t, g, create_graph)
+        if deliver is None:
+            _accumulate_grad(t, g, create_graph)
+        else:
+            deliver(t, g)
+
+
+def _hold(held: dict, t: "Tensor", g: Any) -> None:
+    """Sum a hooked leaf's gradient until the sweep ends: its hooks see the whole of it."""
+    entry = held.get(id(t))
+    if entry is None:
+        held[id(t)] = [t, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _hooked_output_gradient(fn: Function, grad: Any, create_graph: bool,
+                            accumulate: bool) -> Any:
+    """The gradient of ``fn``'s output after its tensor's hooks; a tensor that retains its
+    gradient gets this one (PyTorch runs that after the other hooks)."""
+    t = fn.hooked_tensor()
+    if t is None:  # NOTE: the tensor is gone; its hooks still apply to the gradient
+        t = fn.inputs[0]._from_op(grad, None) if not create_graph else grad
+    grad = _hooked(fn.hooks, t, grad, create_graph)
+    if accumulate and t._retains_grad:
+        _accumulate_grad(t, grad, create_graph)
+    return grad
+
+
+def _hooked(hooks: list, t: "Tensor", grad: Any, create_graph: bool) -> Any:
+    """``grad`` after each of ``t``'s hooks in turn; a hook returning a tensor replaces it."""
+    for hook in list(hooks):
+        result = hook(grad if create_graph else t._from_op(grad, None))
+        if result is None:
+            continue
+        if create_graph and isinstance(result, (np.ndarray, np.generic)):
+            result = t._from_op(result, None)
+        elif not create_graph and hasattr(result, "grad_fn"):
+            result = result.data
+        if np.shape(result) != np.shape(grad):
+            raise RuntimeError(f"a hook returned a gradient of shape {np.shape(result)} for a "
+                               f"tensor of shape {np.shape(grad)}; it must keep the shape")
+        grad = result
+    return grad
 
 
 def _call_backward(fn: Function, grad: Any, create_graph: bool) -> tuple:

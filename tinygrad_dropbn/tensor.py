@@ -11,16 +11,27 @@ Dtype rules (NumPy 2 promotes eagerly; a float32 network must stay float32):
   the tensor's dtype, so ``x * 2`` and ``x / np.sqrt(d)`` keep a float32 ``x`` float32 (as in
   PyTorch). True division of two integer tensors gives float32.
 * A float32 array or tensor combined with a float64 one promotes to float64, as in NumPy.
+* Two tensors of one category (both integer, or both floating-point), one 0-d and one not,
+  give the dtype of the one with dimensions (PyTorch's rule): ``x * tg.tensor(2.0,
+  dtype=tg.float64)`` stays float32.
 * Only floating-point tensors can require a gradient; integer tensors hold labels and indices.
+
+``tg.tensor(data)`` infers its dtype from Python data as ``torch.tensor`` does (ints -> int64,
+floats -> float32, bools -> bool); ``Tensor(data)`` makes lists and scalars float32, like
+``torch.Tensor``.
+
+Methods that reduce or index an axis take PyTorch's ``dim``/``keepdim`` or NumPy's
+``axis``/``keepdims``. ``max``/``min`` follow the spelling: ``x.max(1)`` or ``x.max(dim=1)``
+give PyTorch's ``(values, indices)``, ``x.max(axis=1)`` gives the values, as NumPy does.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence, Union
+import weakref
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from . import engine
-from . import random as _random
+from . import dtypes, engine
 from .ops import primitives as ops
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
@@ -51,7 +62,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "grad_fn", "requires_grad", "name", "_retains_grad",
-                 "_version_counter", "_used_by_graph", "__weakref__")
+                 "_version_counter", "_used_by_graph", "_hooks", "__weakref__")
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  dtype: Optional[Any] = None, name: Optional[str] = None) -> None:
@@ -69,6 +80,7 @@ class Tensor:
         self._retains_grad = False
         self._version_counter = engine.UNCHANGED
         self._used_by_graph = False
+        self._hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -87,6 +99,7 @@ class Tensor:
         t._retains_grad = False
         t._version_counter = _UNCHANGED
         t._used_by_graph = False
+        t._hooks = None
         return t
 
     @property
@@ -187,20 +200,65 @@ class Tensor:
             inputs = tensor_tuple(inputs, "inputs", "backward()")
         engine.run_backward((self,), (seed,), retain_graph, create_graph, inputs)
 
+    # Conversions. ``to`` and ``type`` take PyTorch's arguments; the only device is the CPU.
+    def astype(self, dtype: Any) -> "Tensor":
+        """This tensor converted to ``dtype`` (differentiable between float dtypes); itself
+        when it already has that dtype."""
+        dtype = dtypes.as_dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if self.requires_grad and dtype.kind != "f":
+            return Tensor._from_op(self.data.astype(dtype), None)
+        return ops.Cast.apply(self, dtype=dtype)
+
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False,
+           non_blocking: bool = False) -> "Tensor":
+        """``x.to(dtype)``, ``x.to("cpu")``, ``x.to("cpu", dtype)``, ``x.to(other)`` (other's
+        dtype): this tensor converted, or itself when nothing changes (unless ``copy``).
+        A device other than the CPU raises."""
+        target = dtypes.parse_to(args, dtype, device)
+        out = self if target is None else self.astype(target)
+        return out.clone() if copy and out is self else out
+
+    def type(self, dtype: Any = None) -> Any:
+        """With no argument, the type's name (``tinygrad_dropbn.FloatTensor``); with a dtype,
+        this tensor converted to it."""
+        return dtypes.type_name(self.data.dtype) if dtype is None else self.astype(dtype)
+
     def float(self) -> "Tensor":
         return self.astype(np.float32)
 
     def double(self) -> "Tensor":
         return self.astype(np.float64)
 
-    def astype(self, dtype: Any) -> "Tensor":
-        """This tensor converted to ``dtype`` (differentiable between float dtypes)."""
-        dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
-            return self
-        if self.requires_grad and not np.issubdtype(dtype, np.floating):
-            return Tensor._from_op(self.data.astype(dtype), None)
-        return ops.Cast.apply(self, dtype=dtype)
+    def half(self) -> "Tensor":
+        return self.astype(np.float16)
+
+    def long(self) -> "Tensor":
+        return self.astype(np.int64)
+
+    def int(self) -> "Tensor":
+        return self.astype(np.int32)
+
+    def short(self) -> "Tensor":
+        return self.astype(np.int16)
+
+    def byte(self) -> "Tensor":
+        return self.astype(np.uint8)
+
+    def bool(self) -> "Tensor":
+        return self.astype(np.bool_)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    @property
+    def device(self) -> str:
+        """Always ``"cpu"``: the arrays are NumPy's."""
+        return "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -273,6 +331,45 @@ class Tensor:
 
     pow = __pow__
 
+    # PyTorch's method forms of the operators.
+    def add(self, other: ArrayLike, *, alpha: float = 1) -> "Tensor":
+        """self + alpha * other."""
+        return _binary(ops.Add, self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other: ArrayLike, *, alpha: float = 1) -> "Tensor":
+        """self - alpha * other."""
+        return _binary(ops.Sub, self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other: ArrayLike) -> "Tensor":
+        return _binary(ops.Mul, self, other)
+
+    def div(self, other: ArrayLike, *, rounding_mode: Optional[str] = None) -> "Tensor":
+        """self / other; ``rounding_mode`` "floor" or "trunc" rounds the quotient (which then
+        has no gradient, as in PyTorch)."""
+        if rounding_mode is None:
+            return _binary(ops.Div, self, other)
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div(): rounding_mode must be None, 'floor' or 'trunc', got "
+                             f"{rounding_mode!r}")
+        a, b = self.data, _raw(other)
+        if a.dtype.kind in "biu" and np.asarray(b).dtype.kind in "biu":
+            quotient = a // b if rounding_mode == "floor" else np.fix(a / b).astype(a.dtype)
+        else:
+            quotient = (np.floor if rounding_mode == "floor" else np.trunc)(
+                _binary(ops.Div, self, other).data)
+        return Tensor._from_op(np.asarray(quotient), None)
+
+    def matmul(self, other: ArrayLike) -> "Tensor":
+        return _matmul(self, other)
+
+    mm = matmul
+
+    def neg(self) -> "Tensor":
+        return ops.Neg.apply(self)
+
+    def square(self) -> "Tensor":
+        return _binary(ops.Mul, self, self)
+
     # Comparisons give boolean tensors outside the graph (masks, accuracy).
     def __lt__(self, other: ArrayLike) -> "Tensor":
         return Tensor._from_op(self.data < _raw(other), None)
@@ -331,13 +428,18 @@ class Tensor:
     def abs(self) -> "Tensor":
         return ops.Abs.apply(self)
 
-    def clip(self, lo: Optional[float] = None, hi: Optional[float] = None) -> "Tensor":
-        """Clamp to [lo, hi]; either bound may be None."""
-        if lo is None and hi is None:
-            raise ValueError("clip() needs at least one of lo and hi")
-        return ops.Clip.apply(self, lo=lo, hi=hi)
+    def clamp(self, min: Optional[ArrayLike] = None,
+              max: Optional[ArrayLike] = None) -> "Tensor":
+        """Clamp to [min, max] (``torch.clamp``); either bound may be None, a number or a
+        tensor. The gradient passes where the input is inside the bounds."""
+        if min is None and max is None:
+            raise ValueError("clamp() needs at least one of min= and max=")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self if min is None else _binary(ops.Maximum, self, min)
+            return out if max is None else _binary(ops.Minimum, out, max)
+        return ops.Clip.apply(self, lo=min, hi=max)
 
-    clamp = clip
+    clip = clamp
 
     def maximum(self, other: ArrayLike) -> "Tensor":
         return _binary(ops.Maximum, self, other)
@@ -345,41 +447,169 @@ class Tensor:
     def minimum(self, other: ArrayLike) -> "Tensor":
         return _binary(ops.Minimum, self, other)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+    # Reductions: ``dim``/``keepdim`` (PyTorch) or ``axis``/``keepdims`` (NumPy).
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+            axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
+        x = self if dtype is None else self.astype(dtype)
+        return ops.Sum.apply(x, axis=_dim(dim, axis, "sum"),
+                             keepdims=keepdim if keepdims is None else keepdims)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+             axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
+        """The mean over ``dim`` (every axis when None); NaN over no elements, as in PyTorch."""
+        x = self if dtype is None else self.astype(dtype)
+        if x.data.dtype.kind != "f":
+            raise TypeError(f"mean() of a {x.dtype} tensor: the mean needs a floating-point "
+                            "dtype. Convert first (x.float().mean()) or pass dtype=tg.float32.")
+        return ops.Mean.apply(x, axis=_dim(dim, axis, "mean"),
+                              keepdims=keepdim if keepdims is None else keepdims)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: Optional[bool] = None) -> Any:
+        """The largest element: with ``dim``, PyTorch's named tuple ``(values, indices)``
+        (the gradient goes to the element at the index); with no dim or with NumPy's
+        ``axis=``, the values alone (ties share the gradient). ``x.max(other_tensor)`` is
+        ``tg.maximum``."""
+        if isinstance(dim, Tensor):
+            return _binary(ops.Maximum, self, dim)
+        keepdims = keepdim if keepdims is None else keepdims
+        if dim is None or axis is not None:
+            return ops.Max.apply(self, axis=_dim(dim, axis, "max"), keepdims=keepdims)
+        return self._extremes(np.argmax, dim, keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: Optional[bool] = None) -> Any:
+        """The smallest element; the same conventions as :meth:`max`."""
+        if isinstance(dim, Tensor):
+            return _binary(ops.Minimum, self, dim)
+        keepdims = keepdim if keepdims is None else keepdims
+        if dim is None or axis is not None:
+            return ops.Min.apply(self, axis=_dim(dim, axis, "min"), keepdims=keepdims)
+        return self._extremes(np.argmin, dim, keepdims)
 
-    def var(self, axis: Any = None, keepdims: bool = False, unbiased: bool = True) -> "Tensor":
-        """Variance over ``axis``; unbiased (divide by n - 1) by default, as in PyTorch."""
-        return ops.Var.apply(self, axis=axis, keepdims=keepdims, ddof=1 if unbiased else 0)
+    def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: Optional[bool] = None) -> "Tensor":
+        """The maxima over ``dim`` (one or several axes); ties share the gradient."""
+        return ops.Max.apply(self, axis=_dim(dim, axis, "amax"),
+                             keepdims=keepdim if keepdims is None else keepdims)
 
-    def std(self, axis: Any = None, keepdims: bool = False, unbiased: bool = True) -> "Tensor":
-        """Standard deviation over ``axis`` (unbiased by default); gradient 0 where it is 0."""
-        return ops.Std.apply(self, axis=axis, keepdims=keepdims, ddof=1 if unbiased else 0)
+    def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: Optional[bool] = None) -> "Tensor":
+        return ops.Min.apply(self, axis=_dim(dim, axis, "amin"),
+                             keepdims=keepdim if keepdims is None else keepdims)
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+    def _extremes(self, arg_function: Callable, dim: Any, keepdim: bool) -> "ValuesIndices":
+        """``(values, indices)`` of the first extreme element along ``dim``."""
+        axis = _axis_index(dim, max(self.data.ndim, 1), "max/min")
+        if self.data.ndim == 0:
+            return ValuesIndices(self.clone(), Tensor._from_op(np.asarray(0), None))
+        indices = arg_function(self.data, axis=axis, keepdims=True)
+        values = self.gather(axis, indices)
+        if not keepdim:
+            values, indices = values.squeeze(axis), np.squeeze(indices, axis)
+        return ValuesIndices(values, Tensor._from_op(indices, None))
 
-    def softmax(self, axis: int = -1) -> "Tensor":
-        return ops.NormalizedExp.apply(self, axis=axis)
+    def gather(self, dim: int, index: ArrayLike) -> "Tensor":
+        """``out[i][j][k] = self[index[i][j][k]][j][k]`` along ``dim`` (here dim 0), as
+        ``torch.gather``; the gradient is scattered back (repeated indices add up)."""
+        index = np.asarray(_raw(index))
+        if index.dtype.kind not in "iu":
+            raise TypeError(f"gather(): index must be an integer tensor, got {index.dtype}")
+        axis = _axis_index(dim, self.data.ndim, "gather")
+        if index.ndim != self.data.ndim:
+            raise ValueError(f"gather(): index has {index.ndim} dimension(s), the input "
+                             f"{self.data.ndim}; they must match")
+        grid = tuple(index if i == axis else
+                     np.arange(n).reshape((-1,) + (1,) * (index.ndim - 1 - i))
+                     for i, n in enumerate(index.shape))
+        return ops.GetItem.apply(self, index=grid)
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
-        return ops.LogSoftmax.apply(self, axis=axis)
+    def sort(self, dim: Optional[int] = None, descending: bool = False, stable: bool = False, *,
+             axis: Optional[int] = None) -> "ValuesIndices":
+        """``(values, indices)`` sorted along ``dim``; equal elements keep their order (a
+        stable sort, whatever ``stable`` says)."""
+        axis = _axis_index(_dim(dim, axis, "sort", -1), max(self.data.ndim, 1), "sort")
+        if self.data.ndim == 0:
+            return ValuesIndices(self.clone(), Tensor._from_op(np.asarray(0), None))
+        if descending:
+            # NOTE: sorting the reversed array and reversing the answer keeps equal elements
+            # in their first-to-last order, for every dtype (negating would not work on bool).
+            flipped = np.argsort(np.flip(self.data, axis), axis=axis, kind="stable")
+            indices = self.data.shape[axis] - 1 - np.flip(flipped, axis)
+        else:
+            indices = np.argsort(self.data, axis=axis, kind="stable")
+        return ValuesIndices(self.gather(axis, indices), Tensor._from_op(indices, None))
 
-    def argmax(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
-        """Indices of the maxima (not differentiable)."""
-        return Tensor._from_op(np.argmax(self.data, axis=axis, keepdims=keepdims), None)
+    def argsort(self, dim: Optional[int] = None, descending: bool = False, stable: bool = False, *,
+                axis: Optional[int] = None) -> "Tensor":
+        return self.sort(_dim(dim, axis, "argsort", -1), descending).indices
 
-    def argmin(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
-        return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
+    def topk(self, k: int, dim: Optional[int] = None, largest: bool = True, sorted: bool = True, *,
+             axis: Optional[int] = None) -> "ValuesIndices":
+        """The ``k`` largest (or smallest) elements along ``dim`` and their indices, largest
+        first; the gradient goes to the chosen elements."""
+        dim = _dim(dim, axis, "topk", -1)
+        size = self.data.shape[_axis_index(dim, self.data.ndim, "topk")]
+        if not 0 <= k <= size:
+            raise ValueError(f"topk(): k={k} is out of range for a dimension of size {size}")
+        order = self.sort(dim, descending=largest).indices.data
+        indices = np.take(order, np.arange(k), axis=dim)
+        return ValuesIndices(self.gather(dim, indices), Tensor._from_op(indices, None))
+
+    def var(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+            correction: Optional[float] = None, axis: Any = None,
+            keepdims: Optional[bool] = None, ddof: Optional[float] = None) -> "Tensor":
+        """Variance over ``dim``: sum((x - mean)^2) / (n - correction). ``correction`` 1 (the
+        default, ``unbiased=True``) is the unbiased estimate, 0 (``unbiased=False``) the
+        biased one; NumPy's ``ddof`` is the same number. NaN when n - correction <= 0."""
+        dim, correction = _variance_arguments(dim, axis, unbiased, correction, ddof, "var")
+        return ops.Var.apply(self, axis=dim, keepdims=keepdim if keepdims is None else keepdims,
+                             ddof=correction)
+
+    def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+            correction: Optional[float] = None, axis: Any = None,
+            keepdims: Optional[bool] = None, ddof: Optional[float] = None) -> "Tensor":
+        """Standard deviation, ``var(...)`` square-rooted (same arguments); gradient 0 where it
+        is 0."""
+        dim, correction = _variance_arguments(dim, axis, unbiased, correction, ddof, "std")
+        return ops.Std.apply(self, axis=dim, keepdims=keepdim if keepdims is None else keepdims,
+                             ddof=correction)
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+                  keepdims: Optional[bool] = None) -> "Tensor":
+        return ops.LogSumExp.apply(self, axis=_dim(dim, axis, "logsumexp"),
+                                   keepdims=keepdim if keepdims is None else keepdims)
+
+    def softmax(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> "Tensor":
+        return ops.NormalizedExp.apply(self, axis=_dim(dim, axis, "softmax", -1))
+
+    def log_softmax(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> "Tensor":
+        return ops.LogSoftmax.apply(self, axis=_dim(dim, axis, "log_softmax", -1))
+
+    def argmax(self, dim: Optional[int] = None, keepdim: bool = False, *,
+               axis: Optional[int] = None, keepdims: Optional[bool] = None) -> "Tensor":
+        """Indices of the first maxima, int64 (not differentiable); over the flattened
+        tensor when ``dim`` is None."""
+        return Tensor._from_op(np.argmax(self.data, axis=_dim(dim, axis, "argmax"),
+                                         keepdims=keepdim if keepdims is None else keepdims),
+                               None)
+
+    def argmin(self, dim: Optional[int] = None, keepdim: bool = False, *,
+               axis: Optional[int] = None, keepdims: Optional[bool] = None) -> "Tensor":
+        return Tensor._from_op(np.argmin(self.data, axis=_dim(dim, axis, "argmin"),
+                                         keepdims=keepdim if keepdims is None else keepdims),
+                               None)
+
+    # Shapes.
+    def size(self, dim: Optional[int] = None) -> Any:
+        """The shape (a tuple), or the size of dimension ``dim``."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_axis_index(dim, self.data.ndim, "size")]
+
+    def dim(self) -> int:
+        """The number of dimensions (``ndim``)."""
+        return self.data.ndim
 
     def reshape(self, *shape: Any) -> "Tensor":
         shape = _shape(shape)
@@ -390,6 +620,9 @@ class Tensor:
                              f"({self.data.size} elements) into shape {shape}") from None
 
     view = reshape
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         """Merge axes ``start_dim`` through ``end_dim`` into one."""
@@ -403,11 +636,35 @@ class Tensor:
         shape = self.shape
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
-    def unsqueeze(self, axis: int) -> "Tensor":
-        return self.reshape(np.expand_dims(self.data, axis).shape)
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> "Tensor":
+        """Split dimension ``dim`` into ``sizes`` (one of them may be -1)."""
+        axis = _axis_index(dim, self.data.ndim, "unflatten")
+        sizes = tuple(sizes)
+        known = int(np.prod([n for n in sizes if n != -1]))
+        if sizes.count(-1) > 1 or (sizes.count(-1) == 0 and known != self.shape[axis]) or (
+                sizes.count(-1) == 1 and (known == 0 or self.shape[axis] % known)):
+            raise ValueError(f"unflatten: sizes {sizes} do not multiply to dimension {dim}'s "
+                             f"size {self.shape[axis]}")
+        return self.reshape(self.shape[:axis] + sizes + self.shape[axis + 1:])
 
-    def squeeze(self, axis: Optional[int] = None) -> "Tensor":
-        return self.reshape(np.squeeze(self.data, axis).shape)
+    def unsqueeze(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> "Tensor":
+        """Insert a dimension of size 1 at ``dim`` (negative counts from the end of the
+        result)."""
+        axis = _axis_index(_dim(dim, axis, "unsqueeze"), self.data.ndim + 1, "unsqueeze")
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def squeeze(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
+        """Drop the dimensions of size 1 (every one, or those of ``dim``, an int or a tuple);
+        a named dimension whose size is not 1 stays, as in PyTorch."""
+        dim = _dim(dim, axis, "squeeze")
+        ndim = self.data.ndim
+        if dim is None:
+            drop = {i for i, n in enumerate(self.shape) if n == 1}
+        else:
+            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            drop = {i for i in (_axis_index(d, max(ndim, 1), "squeeze") for d in dims)
+                    if ndim and self.shape[i] == 1}
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in drop))
 
     def transpose(self, *axes: int) -> "Tensor":
         """Permute axes: with none, reverse them (``x.T``); with exactly two, swap those two
@@ -423,6 +680,13 @@ class Tensor:
             axes = tuple(order)
         return self.permute(axes)
 
+    def t(self) -> "Tensor":
+        """The transpose of a matrix; a vector or a scalar is returned as it is."""
+        if self.data.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape "
+                             f"{self.shape}; use transpose(dim0, dim1) or permute()")
+        return self if self.data.ndim < 2 else self.transpose(0, 1)
+
     def permute(self, *axes: int) -> "Tensor":
         """Reorder the axes: output axis i is input axis ``axes[i]``."""
         axes = _shape(axes)
@@ -432,6 +696,39 @@ class Tensor:
             raise ValueError(f"axes {axes} are not a permutation of the {ndim} axes of a "
                              f"tensor of shape {self.shape}")
         return ops.Transpose.apply(self, axes=normalized)
+
+    def repeat(self, *sizes: int) -> "Tensor":
+        """Tile this tensor ``sizes[i]`` times along dimension i (``torch.Tensor.repeat``,
+        NumPy's ``tile``); ``sizes`` may have more entries than this tensor dimensions."""
+        sizes = tuple(_shape(sizes))
+        if len(sizes) < self.data.ndim:
+            raise ValueError(f"repeat: {len(sizes)} repeat count(s) for a tensor with "
+                             f"{self.data.ndim} dimensions; give at least one per dimension")
+        return ops.Tile.apply(self, repeats=sizes)
+
+    def chunk(self, chunks: int, dim: Optional[int] = None, *, axis: Optional[int] = None) -> tuple:
+        """Split into at most ``chunks`` pieces of ceil(size / chunks) along ``dim``."""
+        dim = _dim(dim, axis, "chunk", 0)
+        size = self.shape[_axis_index(dim, self.data.ndim, "chunk")]
+        return self.split(max(-(-size // chunks), 1), dim)
+
+    def split(self, split_size_or_sections: Any, dim: Optional[int] = None, *,
+              axis: Optional[int] = None) -> tuple:
+        """Pieces of ``split_size_or_sections`` along ``dim`` (the last may be smaller), or of
+        the listed sizes, which must add up to the dimension's size."""
+        axis = _axis_index(_dim(dim, axis, "split", 0), self.data.ndim, "split")
+        size = self.shape[axis]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            step = int(split_size_or_sections)
+            sections = [min(step, size - start) for start in range(0, size, step)] or [0]
+        else:
+            sections = list(split_size_or_sections)
+            if sum(sections) != size:
+                raise ValueError(f"split: sections {sections} add up to {sum(sections)}, not "
+                                 f"to dimension {dim}'s size {size}")
+        ends = np.cumsum(sections).tolist()
+        before = (slice(None),) * axis
+        return tuple(self[before + (slice(end - n, end),)] for n, end in zip(sections, ends))
 
     def __getitem__(self, index: Any) -> "Tensor":
         return ops.GetItem.apply(self, index=_raw_index(index))
@@ -452,9 +749,32 @@ class Tensor:
             raise ValueError(f"cannot expand a tensor of shape {self.shape} to shape {shape}: "
                              "each dimension must match or be 1") from None
 
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        return self.expand(other.shape)
+
     def clone(self) -> "Tensor":
         """A copy of this tensor that is part of the graph (its gradient flows back)."""
         return ops.Clone.apply(self)
+
+    # Autograd hooks.
+    def register_hook(self, hook: Callable[["Tensor"], Optional["Tensor"]]) -> "RemovableHandle":
+        """Call ``hook(grad)`` each time the gradient of this tensor is computed; a tensor it
+        returns replaces the gradient (for ``.grad`` and for what flows on). Returns a handle
+        whose ``remove()`` takes the hook off."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient; call .requires_grad_() on it (or on its inputs) first")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:  # NOTE: the engine meets a non-leaf tensor's gradient at its producing op
+            fn = self.grad_fn
+            if not fn.hooks:
+                fn.hooks, fn.hooked_tensor = [], weakref.ref(self)
+            hooks = fn.hooks
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
 
     # In-place methods: each changes ``data`` itself and bumps the version counter, so a
     # backward pass that needs the old values raises instead of using the new ones.
@@ -615,6 +935,49 @@ def _axis_index(axis: int, ndim: int, what: str) -> int:
     return int(axis) % ndim
 
 
+def _dim(dim: Any, axis: Any, what: str, default: Any = None) -> Any:
+    """The axis argument given as PyTorch's ``dim`` or as NumPy's ``axis`` (not both);
+    ``default`` when neither was."""
+    if axis is None:
+        return default if dim is None else dim
+    if dim is not None and dim != axis:
+        raise TypeError(f"{what}() got dim={dim} and its NumPy alias axis={axis}; pass one")
+    return axis
+
+
+def _variance_arguments(dim: Any, axis: Any, unbiased: Optional[bool],
+                        correction: Optional[float], ddof: Optional[float], what: str) -> tuple:
+    """``(axis, correction)`` from ``var``/``std``'s arguments: ``dim``/``axis``, and one of
+    ``unbiased``, ``correction`` and NumPy's ``ddof`` (default: correction 1). A bool in the
+    place of ``dim`` is ``unbiased`` (``x.var(False)``, PyTorch's old form)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    given = [c for c in (None if unbiased is None else int(unbiased), correction, ddof)
+             if c is not None]
+    if len(given) > 1:
+        raise TypeError(f"{what}() got more than one of unbiased=, correction= and ddof=; "
+                        "pass one")
+    return _dim(dim, axis, what), given[0] if given else 1
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max``/``min`` with a dim, ``sort`` and ``topk`` return, as in PyTorch."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off again."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
 def _shape_error(err: ValueError, op: type, operands: tuple) -> ValueError:
     """NumPy's broadcasting error from ``op`` in the user's terms (other errors unchanged)."""
     if "broadcast" not in str(err):
@@ -680,19 +1043,35 @@ def _binary(op: type, a: Any, b: Any) -> Tensor:
         a = Tensor._from_op(a.data.astype(np.float32), None)
         b = Tensor._from_op(b.data.astype(np.float32), None)
     elif a_dtype is not b_dtype:
-        if a_dtype.kind == "f" and b_dtype.kind in "biu":
-            b = Tensor._from_op(b.data.astype(a_dtype), None)
-        elif b_dtype.kind == "f" and a_dtype.kind in "biu":
-            a = Tensor._from_op(a.data.astype(b_dtype), None)
+        a, b = _promoted(a, b)
     try:
         return op.apply(a, b)
     except ValueError as err:
         raise _shape_error(err, op, (a, b)) from None
 
 
-def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Optional[Any] = None) -> Tensor:
-    """Create a tensor (``torch.tensor``'s spelling)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+def _promoted(a: Tensor, b: Tensor) -> tuple:
+    """Two operands of different dtypes, converted as PyTorch promotes: an integer or bool
+    operand takes a float operand's dtype; within one category (both integer, or both float) a
+    0-d operand takes the dtype of an operand with dimensions; otherwise NumPy decides."""
+    a_kind, b_kind = a.data.dtype.kind, b.data.dtype.kind
+    if a_kind == "f" and b_kind in "biu" or (a_kind == b_kind and not b.data.ndim and a.data.ndim):
+        return a, Tensor._from_op(b.data.astype(a.data.dtype), None)
+    if b_kind == "f" and a_kind in "biu" or (a_kind == b_kind and not a.data.ndim and b.data.ndim):
+        return Tensor._from_op(a.data.astype(b.data.dtype), None), b
+    return a, b
+
+
+def tensor(data: ArrayLike, dtype: Optional[Any] = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (``torch.tensor``): without ``dtype``, Python
+    ints become int64, floats float32 and bools bool; NumPy arrays and tensors keep theirs."""
+    dtypes.check_device(device)
+    if dtype is None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
+        array = np.array(data)
+        return Tensor(array, requires_grad=requires_grad, dtype=dtypes.inferred_dtype(array))
+    return Tensor(data, requires_grad=requires_grad,
+                  dtype=None if dtype is None else dtypes.as_dtype(dtype))
 
 
 def _shape(shape: tuple) -> tuple:
@@ -700,61 +1079,42 @@ def _shape(shape: tuple) -> tuple:
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
-def zeros(*shape: int, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape: int, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def randn(*shape: int, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the library's generator."""
-    data = _random.generator().standard_normal(_shape(shape)).astype(dtype)
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def rand(*shape: int, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    """Uniform [0, 1) samples from the library's generator."""
-    data = _random.generator().random(_shape(shape)).astype(dtype)
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def arange(*args: float, dtype: Any = np.float32) -> Tensor:
-    return Tensor(np.arange(*args, dtype=dtype))
-
-
-def concatenate(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (``torch.cat``)."""
+def concatenate(tensors: Iterable[Tensor], dim: Optional[int] = None, *,
+                axis: Optional[int] = None) -> Tensor:
+    """Join tensors along an existing dimension (``torch.cat``)."""
+    dim = _dim(dim, axis, "cat", 0)
     tensors = _tensor_list(tensors, "concatenate")
     try:
-        return ops.Concatenate.apply(*tensors, axis=axis)
+        return ops.Concatenate.apply(*tensors, axis=dim)
     except (ValueError, np.exceptions.AxisError) as err:
-        raise ValueError(f"concatenate along axis {axis}: shapes {[t.shape for t in tensors]} "
+        raise ValueError(f"concatenate along dim {dim}: shapes {[t.shape for t in tensors]} "
                          f"do not fit ({err})") from None
 
 
 cat = concatenate
 
 
-def stack(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
+def stack(tensors: Iterable[Tensor], dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
+    """Join same-shaped tensors along a new dimension."""
     tensors = _tensor_list(tensors, "stack")
     if len({t.shape for t in tensors}) != 1:
         raise ValueError(f"stack needs tensors of one shape, got {[t.shape for t in tensors]}")
-    return ops.Stack.apply(*tensors, axis=axis)
+    return ops.Stack.apply(*tensors, axis=_dim(dim, axis, "stack", 0))
 
 
-def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
-    """``a`` where ``condition`` is true, else ``b``; differentiable in ``a`` and ``b``."""
+def where(condition: ArrayLike, input: ArrayLike, other: ArrayLike) -> Tensor:
+    """``input`` where ``condition`` is true, else ``other``; differentiable in both. Python
+    numbers are allowed for either (both numbers: dtype as ``tg.tensor`` infers it)."""
     condition = Tensor._from_op(np.asarray(_raw(condition), dtype=bool), None)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)
-    if not isinstance(a, Tensor):
-        a = _as_tensor(a, like=b)
-    if not isinstance(b, Tensor):
-        b = _as_tensor(b, like=a)
-    return ops.Where.apply(condition, a, b)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = tensor(input)
+    if not isinstance(input, Tensor):
+        input = _as_tensor(input, like=other)
+    if not isinstance(other, Tensor):
+        other = _as_tensor(other, like=input)
+    if input.data.dtype is not other.data.dtype:
+        input, other = _promoted(input, other)
+    return ops.Where.apply(condition, input, other)
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:

@@ -331,6 +331,8 @@ class Mean(Function):
         self.input_shape, self.axes = x.shape, _normalize_axis(axis, x.ndim)
         self.keepdims = keepdims
         self.count = int(np.prod([x.shape[a] for a in self.axes]))
+        if not self.count:  # NOTE: NaN, as in PyTorch (NumPy would also warn)
+            return np.full(x.sum(axis=self.axes, keepdims=keepdims).shape, np.nan, x.dtype)
         return np.asarray(x.mean(axis=self.axes, keepdims=keepdims))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
@@ -341,22 +343,28 @@ class Mean(Function):
 class Var(Function):
     """out = sum((x - mean)^2) / (n - ddof);  dx = grad * 2 (x - mean) / (n - ddof).
 
-    ``ddof`` is 1 for the unbiased estimate (PyTorch's default) and 0 for the biased one.
+    ``ddof`` (PyTorch's ``correction``) is 1 for the unbiased estimate (PyTorch's default) and 0
+    for the biased one. When n - ddof <= 0 the divisor is 0, as in PyTorch: the result is NaN
+    (or inf), and so is the gradient.
     """
 
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False,
-                ddof: int = 1) -> np.ndarray:
+                ddof: float = 1) -> np.ndarray:
         self.axes = _normalize_axis(axis, x.ndim)
         self.kept = _kept_shape(x.shape, self.axes)
-        self.divisor = int(np.prod([x.shape[a] for a in self.axes])) - ddof
+        count = int(np.prod([x.shape[a] for a in self.axes]))
+        self.divisor = max(count - ddof, 0)
         self.save_for_backward(x)
+        if not count:
+            return np.full(x.sum(axis=self.axes, keepdims=keepdims).shape, np.nan, x.dtype)
         centered = x - x.mean(axis=self.axes, keepdims=True)
-        return np.asarray((centered * centered).sum(axis=self.axes, keepdims=keepdims)
-                          / x.dtype.type(self.divisor))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((centered * centered).sum(axis=self.axes, keepdims=keepdims)
+                              / x.dtype.type(self.divisor))
 
     def backward(self, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
         centered = x - x.mean(axis=self.axes, keepdims=True)
-        return grad.reshape(self.kept) * (2 / self.divisor) * centered
+        return grad.reshape(self.kept) * (2 / self.divisor if self.divisor else np.nan) * centered
 
 
 class Std(Var):
@@ -423,6 +431,21 @@ class Expand(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad
+
+
+class Tile(Function):
+    """out = x repeated ``repeats[i]`` times along axis i (``x.repeat``, NumPy's ``tile``;
+    missing leading axes count as size 1);  dx = the sum of grad over the copies: grad viewed
+    with shape (r0, n0, r1, n1, ...) summed over the r axes."""
+
+    def forward(self, x: np.ndarray, repeats: tuple) -> np.ndarray:
+        self.input_shape = x.shape
+        self.split_shape = sum(zip(repeats, (1,) * (len(repeats) - x.ndim) + x.shape), ())
+        return np.tile(x, repeats)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        copies = tuple(range(0, len(self.split_shape), 2))
+        return grad.reshape(self.split_shape).sum(axis=copies).reshape(self.input_shape)
 
 
 class Transpose(Function):
