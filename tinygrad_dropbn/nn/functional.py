@@ -853,15 +853,19 @@ def _elementwise_weight(weight: Any, input: Tensor, loss: str) -> Tensor:
 
 
 def _regression_loss(losses: Tensor, weight: Optional[Any], input: Tensor, reduction: str,
-                     loss: str) -> Tensor:
-    """Reduce elementwise losses; with ``weight``, PyTorch's weighted form: each loss times
-    its weight, and "mean" divides by the summed (broadcast) weight."""
+                     loss: str, mean_over_weight: bool = True) -> Tensor:
+    """Reduce elementwise losses; with ``weight`` (the input's shape), each loss times its
+    weight, and "mean" divides by the summed weight (PyTorch's rule for mse and l1) or by the
+    number of elements (its rule for huber, ``mean_over_weight=False``)."""
     if weight is None:
         return _reduce(losses, reduction)
     weight = _elementwise_weight(weight, input, loss)
+    if weight.shape != input.shape:
+        raise ValueError(f"{loss}: weight of shape {weight.shape} must have the input's shape "
+                         f"{input.shape} (Weights and input must have the same size)")
     weighted = losses * weight
-    if reduction == "mean":
-        return weighted.sum() / float(np.broadcast_to(weight.data, input.shape).sum())
+    if reduction == "mean" and mean_over_weight:
+        return weighted.sum() / float(weight.data.sum())
     return _reduce(weighted, reduction)
 
 
@@ -919,7 +923,8 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
     diff = input - _matching_target(input, target, "huber_loss")
     size = diff.abs()
     losses = where(size.data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
-    return _regression_loss(losses, weight, input, reduction, "huber_loss")
+    return _regression_loss(losses, weight, input, reduction, "huber_loss",
+                            mean_over_weight=False)
 
 
 def kl_div(input: Tensor, target: Any, size_average: Optional[bool] = None,
@@ -928,7 +933,7 @@ def kl_div(input: Tensor, target: Any, size_average: Optional[bool] = None,
     """Kullback-Leibler divergence of the target distribution from the log-probabilities
     ``input``, per element::
 
-        loss = target * (log(target) - input)          (0 where target = 0)
+        loss = target * (log(target) - input)          (0 where target = 0, NaN below 0)
         loss = exp(target) * (target - input)          (log_target=True: target is log q)
 
     ``reduction="batchmean"`` divides the sum by the batch size ``input.shape[0]``: that is
@@ -944,10 +949,12 @@ def kl_div(input: Tensor, target: Any, size_average: Optional[bool] = None,
         losses = target.exp() * (target - input)
     else:
         positive = target.data > 0
-        # NOTE: log of 1 where the target is 0, so that neither the value nor the gradient
-        # of the branch where() discards is -inf or NaN.
+        # NOTE: log of 1 where the target is not positive, so that neither the value nor the
+        # gradient of the branch where() discards is -inf or NaN; target log target is 0 at
+        # 0 and NaN below, as PyTorch's xlogy gives.
         log_target_values = where(positive, target, 1).log()
-        losses = where(positive, target * log_target_values, 0) - target * input
+        otherwise = np.where(target.data == 0, 0, np.nan).astype(input.dtype)
+        losses = where(positive, target * log_target_values, otherwise) - target * input
     if reduction == "batchmean":
         return losses.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(losses, reduction)

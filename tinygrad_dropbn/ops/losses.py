@@ -27,6 +27,9 @@ import numpy as np
 
 from ..engine import Function
 
+# NOTE: PyTorch's floor under x (1 - x) in the BCE gradient is the C float 1e-12.
+_BCE_EPSILON = float(np.float32(1e-12))
+
 
 def _softmax(logits: Any) -> Any:
     """softmax along axis 1, shifted by the maximum; arrays or Tensors."""
@@ -176,7 +179,7 @@ class BinaryCrossEntropy(Function):
         needs_x, needs_y = self.needs_input_grad
         grad_x = grad_y = None
         if needs_x:
-            grad_x = grad * (x - y) / np.maximum(x * (1 - x), 1e-12)
+            grad_x = grad * (x - y) / np.maximum(x * (1 - x), _BCE_EPSILON)
         if needs_y:
             if isinstance(grad, (np.ndarray, np.generic)):
                 log_x, log_1mx = self.log_x, self.log_1mx

@@ -1,0 +1,358 @@
+"""The PyTorch-shaped nn surface against PyTorch itself: every loss with every option, the
+activations, Embedding, the containers and nn.utils -- values and gradients in float32 and
+float64, finite differences in float64, and the errors PyTorch raises."""
+import numpy as np
+import pytest
+
+import tinygrad_dropbn as tg
+import tinygrad_dropbn.nn as nn
+import tinygrad_dropbn.nn.functional as F
+
+DTYPES = [np.float32, np.float64]
+TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+def labels(rng, shape, classes, ignored=None):
+    out = rng.integers(0, classes, shape)
+    if ignored is not None:
+        out.ravel()[::3] = ignored
+    return out
+
+
+def probabilities(rng, shape):
+    p = rng.random(shape) + 0.1
+    return p / p.sum(axis=1, keepdims=True)
+
+
+# Each case: functional name, a function of the generator giving (positional arrays, which of
+# them are differentiated, keyword arguments). Float arrays become tensors of the dtype under
+# test, integer arrays stay label arrays; float keyword arrays (weight, pos_weight) become
+# constant tensors.
+LOSS_CASES = {
+    "ce": ("cross_entropy", lambda r: ([r.normal(size=(6, 4)) * 2, labels(r, 6, 4)], [1, 0], {})),
+    "ce-sum": ("cross_entropy", lambda r: ([r.normal(size=(6, 4)), labels(r, 6, 4)], [1, 0],
+                                           dict(reduction="sum"))),
+    "ce-none": ("cross_entropy", lambda r: ([r.normal(size=(6, 4)), labels(r, 6, 4)], [1, 0],
+                                            dict(reduction="none"))),
+    "ce-weight": ("cross_entropy", lambda r: ([r.normal(size=(6, 4)), labels(r, 6, 4)], [1, 0],
+                                              dict(weight=r.random(4) + 0.5))),
+    "ce-ignore": ("cross_entropy", lambda r: ([r.normal(size=(7, 4)), labels(r, 7, 4, -100)],
+                                              [1, 0], {})),
+    "ce-ignore-2-weight-none": ("cross_entropy", lambda r: (
+        [r.normal(size=(7, 4)), labels(r, 7, 4, 2)], [1, 0],
+        dict(ignore_index=2, weight=r.random(4) + 0.5, reduction="none"))),
+    "ce-smoothing": ("cross_entropy", lambda r: ([r.normal(size=(6, 4)), labels(r, 6, 4)], [1, 0],
+                                                 dict(label_smoothing=0.2))),
+    "ce-smoothing-weight-ignore": ("cross_entropy", lambda r: (
+        [r.normal(size=(7, 4)), labels(r, 7, 4, 1)], [1, 0],
+        dict(label_smoothing=0.3, weight=r.random(4) + 0.5, ignore_index=1))),
+    "ce-smoothing-weight-ignore-sum": ("cross_entropy", lambda r: (
+        [r.normal(size=(7, 4)), labels(r, 7, 4, 1)], [1, 0],
+        dict(label_smoothing=0.3, weight=r.random(4) + 0.5, ignore_index=1, reduction="sum"))),
+    "ce-NCd": ("cross_entropy", lambda r: ([r.normal(size=(3, 4, 5)), labels(r, (3, 5), 4)],
+                                           [1, 0], {})),
+    "ce-NCdd-all-options": ("cross_entropy", lambda r: (
+        [r.normal(size=(2, 3, 4, 2)), labels(r, (2, 4, 2), 3, -100)], [1, 0],
+        dict(weight=r.random(3) + 0.5, label_smoothing=0.1))),
+    "ce-NCdd-none": ("cross_entropy", lambda r: (
+        [r.normal(size=(2, 3, 4, 2)), labels(r, (2, 4, 2), 3, -100)], [1, 0],
+        dict(reduction="none", label_smoothing=0.1))),
+    "ce-unbatched": ("cross_entropy", lambda r: ([r.normal(size=5), np.array(3)], [1, 0], {})),
+    "ce-unbatched-none": ("cross_entropy", lambda r: ([r.normal(size=5), np.array(3)], [1, 0],
+                                                      dict(reduction="none"))),
+    "ce-probs": ("cross_entropy", lambda r: ([r.normal(size=(6, 4)), probabilities(r, (6, 4))],
+                                             [1, 0], {})),
+    "ce-probs-weight-smoothing": ("cross_entropy", lambda r: (
+        [r.normal(size=(6, 4)), probabilities(r, (6, 4))], [1, 0],
+        dict(weight=r.random(4) + 0.5, label_smoothing=0.2))),
+    "ce-probs-NCd-none": ("cross_entropy", lambda r: (
+        [r.normal(size=(2, 4, 3)), probabilities(r, (2, 4, 3))], [1, 0],
+        dict(reduction="none"))),
+    "ce-probs-differentiated": ("cross_entropy", lambda r: (
+        [r.normal(size=(5, 3)), probabilities(r, (5, 3))], [1, 1],
+        dict(weight=r.random(3) + 0.5, label_smoothing=0.1))),
+    "ce-probs-unbatched": ("cross_entropy", lambda r: ([r.normal(size=4), probabilities(
+        r, (1, 4))[0]], [1, 0], {})),
+    "ce-legacy-size-average": ("cross_entropy", lambda r: (
+        [r.normal(size=(6, 4)), labels(r, 6, 4)], [1, 0], dict(size_average=False))),
+    "ce-legacy-reduce": ("cross_entropy", lambda r: (
+        [r.normal(size=(6, 4)), labels(r, 6, 4)], [1, 0], dict(reduce=False))),
+    "nll": ("nll_loss", lambda r: ([r.normal(size=(6, 4)), labels(r, 6, 4)], [1, 0], {})),
+    "nll-weight-ignore": ("nll_loss", lambda r: (
+        [r.normal(size=(7, 4)), labels(r, 7, 4, 3)], [1, 0],
+        dict(weight=r.random(4) + 0.5, ignore_index=3))),
+    "nll-NCd-none": ("nll_loss", lambda r: (
+        [r.normal(size=(2, 3, 4)), labels(r, (2, 4), 3, -100)], [1, 0],
+        dict(reduction="none", weight=r.random(3) + 0.5))),
+    "nll-unbatched": ("nll_loss", lambda r: ([r.normal(size=5), np.array(1)], [1, 0], {})),
+    "mse": ("mse_loss", lambda r: ([r.normal(size=(4, 3)), r.normal(size=(4, 3))], [1, 1], {})),
+    "mse-sum": ("mse_loss", lambda r: ([r.normal(size=(4, 3)), r.normal(size=(4, 3))], [1, 1],
+                                       dict(reduction="sum"))),
+    "mse-weight": ("mse_loss", lambda r: ([r.normal(size=(4, 3)), r.normal(size=(4, 3))], [1, 1],
+                                          dict(weight=r.random((4, 3))))),
+    "l1": ("l1_loss", lambda r: ([r.normal(size=(4, 3)), r.normal(size=(4, 3))], [1, 1], {})),
+    "l1-none": ("l1_loss", lambda r: ([r.normal(size=(4, 3)), r.normal(size=(4, 3))], [1, 1],
+                                      dict(reduction="none"))),
+    "l1-weight-sum": ("l1_loss", lambda r: ([r.normal(size=(4, 3)), r.normal(size=(4, 3))],
+                                            [1, 1], dict(weight=r.random((4, 3)),
+                                                         reduction="sum"))),
+    "smooth-l1": ("smooth_l1_loss", lambda r: ([r.normal(size=(5, 3)) * 2, r.normal(size=(5, 3))],
+                                               [1, 1], {})),
+    "smooth-l1-beta": ("smooth_l1_loss", lambda r: (
+        [r.normal(size=(5, 3)) * 2, r.normal(size=(5, 3))], [1, 1],
+        dict(beta=0.5, reduction="none"))),
+    "smooth-l1-beta-0": ("smooth_l1_loss", lambda r: (
+        [r.normal(size=(5, 3)), r.normal(size=(5, 3))], [1, 1], dict(beta=0.0))),
+    "huber": ("huber_loss", lambda r: ([r.normal(size=(5, 3)) * 2, r.normal(size=(5, 3))],
+                                       [1, 1], {})),
+    "huber-delta": ("huber_loss", lambda r: ([r.normal(size=(5, 3)) * 2, r.normal(size=(5, 3))],
+                                             [1, 1], dict(delta=2.5, reduction="sum"))),
+    "huber-weight": ("huber_loss", lambda r: ([r.normal(size=(5, 3)) * 2, r.normal(size=(5, 3))],
+                                              [1, 1], dict(delta=0.7, weight=r.random((5, 3))))),
+    "bce": ("binary_cross_entropy", lambda r: ([r.uniform(0.05, 0.95, (4, 3)), r.random((4, 3))],
+                                               [1, 1], {})),
+    "bce-weight-none": ("binary_cross_entropy", lambda r: (
+        [r.uniform(0.05, 0.95, (4, 3)), r.random((4, 3))], [1, 1],
+        dict(weight=r.random(3), reduction="none"))),
+    "bce-logits": ("binary_cross_entropy_with_logits", lambda r: (
+        [r.normal(size=(4, 3)) * 3, r.random((4, 3))], [1, 1], {})),
+    "bce-logits-pos-weight": ("binary_cross_entropy_with_logits", lambda r: (
+        [r.normal(size=(4, 3)) * 3, r.random((4, 3))], [1, 1],
+        dict(pos_weight=r.random(3) * 3))),
+    "bce-logits-both-weights-sum": ("binary_cross_entropy_with_logits", lambda r: (
+        [r.normal(size=(4, 3)) * 3, r.random((4, 3))], [1, 1],
+        dict(pos_weight=r.random(3) * 3, weight=r.random((4, 3)), reduction="sum"))),
+    "kl": ("kl_div", lambda r: ([np.log(probabilities(r, (4, 3))), probabilities(r, (4, 3))],
+                                [1, 1], {})),
+    "kl-batchmean": ("kl_div", lambda r: ([np.log(probabilities(r, (4, 3))),
+                                           probabilities(r, (4, 3))], [1, 1],
+                                          dict(reduction="batchmean"))),
+    "kl-log-target-none": ("kl_div", lambda r: (
+        [np.log(probabilities(r, (4, 3))), np.log(probabilities(r, (4, 3)))], [1, 1],
+        dict(log_target=True, reduction="none"))),
+    "kl-zero-target": ("kl_div", lambda r: ([np.log(probabilities(r, (2, 3))),
+                                             np.array([[0.0, 0.3, 0.7], [1.0, 0.0, 0.0]])],
+                                            [1, 0], dict(reduction="sum"))),
+    "kl-negative-target-is-nan": ("kl_div", lambda r: ([np.log(probabilities(r, (2, 3))),
+                                                        np.array([[0.0, -0.3, 1.3]] * 2)],
+                                                       [1, 0], dict(reduction="none"))),
+}
+
+
+def _ours(value, dtype, requires_grad=False):
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return tg.Tensor(value.astype(dtype), requires_grad=requires_grad)
+    return value
+
+
+def _theirs(torch, value, dtype, requires_grad=False):
+    if isinstance(value, np.ndarray):
+        array = value.astype(dtype) if value.dtype.kind == "f" else value
+        return torch.tensor(array, requires_grad=requires_grad)
+    return value
+
+
+def _compare(torch, ours_fn, theirs_fn, arrays, differentiated, kwargs, dtype, rng):
+    """Run the same call on both sides; compare the value and every gradient."""
+    ours = [_ours(a, dtype, bool(d)) for a, d in zip(arrays, differentiated)]
+    theirs = [_theirs(torch, a, dtype, bool(d)) for a, d in zip(arrays, differentiated)]
+    out_ours = ours_fn(*ours, **{k: _ours(v, dtype) for k, v in kwargs.items()})
+    out_theirs = theirs_fn(*theirs, **{k: _theirs(torch, v, dtype) for k, v in kwargs.items()})
+    assert out_ours.dtype == dtype
+    assert out_ours.shape == tuple(out_theirs.shape)
+    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), **TOLERANCE[dtype])
+    upstream = rng.standard_normal(out_ours.shape).astype(dtype)
+    out_ours.backward(upstream)
+    out_theirs.backward(torch.from_numpy(upstream))
+    for a, b, d in zip(ours, theirs, differentiated):
+        if d:
+            assert a.grad.dtype == dtype
+            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("case", LOSS_CASES)
+def test_loss_matches_torch(torch, case, dtype, rng):
+    name, make = LOSS_CASES[case]
+    arrays, differentiated, kwargs = make(rng)
+    _compare(torch, getattr(F, name), getattr(torch.nn.functional, name), arrays,
+             differentiated, kwargs, dtype, rng)
+
+
+@pytest.mark.parametrize("case", [case for case in LOSS_CASES if not case.endswith("nan")])
+def test_loss_gradcheck(case, rng):
+    name, make = LOSS_CASES[case]
+    arrays, differentiated, kwargs = make(rng)
+    kwargs = {k: _ours(v, np.float64) for k, v in kwargs.items()}
+    inputs = [_ours(a, np.float64, bool(d)) for a, d in zip(arrays, differentiated)]
+    checked = [i for i, d in enumerate(differentiated) if d]
+
+    def fn(*tensors):
+        full = list(inputs)
+        for i, tensor in zip(checked, tensors):
+            full[i] = tensor
+        return getattr(F, name)(*full, **kwargs)
+
+    assert tg.gradcheck(fn, [inputs[i] for i in checked])
+
+
+@pytest.mark.parametrize("case", ["ce", "ce-smoothing-weight-ignore", "ce-NCdd-all-options",
+                                  "ce-probs-weight-smoothing", "nll-weight-ignore",
+                                  "bce-logits-pos-weight", "bce"])
+def test_loss_gradgradcheck(case, rng):
+    name, make = LOSS_CASES[case]
+    arrays, differentiated, kwargs = make(rng)
+    kwargs = {k: _ours(v, np.float64) for k, v in kwargs.items()}
+    x = _ours(arrays[0], np.float64, True)
+    rest = [_ours(a, np.float64) for a in arrays[1:]]
+    assert tg.gradgradcheck(lambda x: getattr(F, name)(x, *rest, **kwargs), [x])
+
+
+def test_fused_cross_entropy_agrees_with_log_softmax_plus_nll_for_every_option(rng):
+    x = rng.normal(size=(3, 4, 5))
+    t = labels(rng, (3, 5), 4, 0)
+    options = dict(weight=tg.Tensor(rng.random(4) + 0.5), ignore_index=0)
+    fused, composed = tg.Tensor(x, requires_grad=True), tg.Tensor(x, requires_grad=True)
+    F.cross_entropy(fused, t, **options).backward()
+    F.nll_loss(F.log_softmax(composed, dim=1), t, **options).backward()
+    np.testing.assert_allclose(fused.grad.data, composed.grad.data, rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_is_one_node():
+    x = tg.Tensor(np.ones((2, 3)), requires_grad=True)
+    loss = F.cross_entropy(x, np.array([0, 2]), weight=np.ones(3), label_smoothing=0.1)
+    assert type(loss.grad_fn).__name__ == "CrossEntropy" and loss.grad_fn.inputs == (x,)
+
+
+def test_probability_target_may_be_int_valued_floats_of_the_input_shape(rng):
+    x = rng.normal(size=(3, 3))
+    onehot = np.eye(3)[[0, 2, 1]]
+    np.testing.assert_allclose(F.cross_entropy(tg.Tensor(x), onehot).data,
+                               F.cross_entropy(tg.Tensor(x), np.array([0, 2, 1])).data,
+                               rtol=1e-12)
+
+
+# Module forms: constructor arguments as in torch.nn, same results, same state_dict keys.
+MODULE_CASES = [
+    ("CrossEntropyLoss", "cross_entropy", dict(weight=np.array([0.5, 1.0, 2.0, 1.5]),
+                                               ignore_index=1, label_smoothing=0.1)),
+    ("CrossEntropyLoss", "cross_entropy", dict(reduction="sum")),
+    ("NLLLoss", "nll_loss", dict(weight=np.array([0.5, 1.0, 2.0, 1.5]), reduction="none")),
+    ("MSELoss", "mse_loss", dict(reduction="sum")),
+    ("L1Loss", "l1_loss", {}),
+    ("SmoothL1Loss", "smooth_l1_loss", dict(beta=0.3)),
+    ("HuberLoss", "huber_loss", dict(delta=0.4, reduction="none")),
+    ("BCELoss", "binary_cross_entropy", dict(weight=np.array([1.0, 2.0, 0.5, 1.0]))),
+    ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits",
+     dict(weight=np.array([1.0, 2.0, 0.5, 1.0]), pos_weight=np.array([3.0, 1.0, 0.5, 2.0]))),
+    ("KLDivLoss", "kl_div", dict(reduction="batchmean")),
+    ("KLDivLoss", "kl_div", dict(size_average=False)),
+]
+
+
+def _module_inputs(function, rng):
+    if function in ("cross_entropy", "nll_loss"):
+        return [rng.normal(size=(6, 4)), labels(rng, 6, 4)], [1, 0]
+    if function == "binary_cross_entropy":
+        return [rng.uniform(0.05, 0.95, (6, 4)), rng.random((6, 4))], [1, 1]
+    if function == "kl_div":
+        return [np.log(probabilities(rng, (6, 4))), probabilities(rng, (6, 4))], [1, 1]
+    return [rng.normal(size=(6, 4)), rng.normal(size=(6, 4))], [1, 1]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("module, function, options", MODULE_CASES,
+                         ids=[f"{m}-{sorted(o)}" for m, _, o in MODULE_CASES])
+def test_loss_modules_match_torch(torch, module, function, options, dtype, rng):
+    arrays, differentiated = _module_inputs(function, rng)
+    ours = getattr(nn, module)(**{k: _ours(v, dtype) for k, v in options.items()})
+    theirs = getattr(torch.nn, module)(**{k: _theirs(torch, v, dtype)
+                                          for k, v in options.items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    _compare(torch, ours, theirs, arrays, differentiated, {}, dtype, rng)
+
+
+def test_loss_weight_buffers_follow_the_model_dtype_and_accept_torch_tensors(torch):
+    loss = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0]))
+    assert isinstance(loss.weight, tg.Tensor) and loss.weight.dtype == np.float32
+    loss.double()
+    assert loss.weight.dtype == np.float64
+    x = tg.Tensor(np.zeros((2, 2), np.float32))
+    assert loss(x, np.array([0, 1])).dtype == np.float32
+
+
+# Errors: where PyTorch raises, so do we, with a message naming the fix.
+LOSS_ERRORS = [
+    (lambda: F.cross_entropy(tg.zeros(3, 4), np.array([0, 4, 1])), ValueError,
+     r"label 4 at position 1 is outside \[0, 4\)"),
+    (lambda: F.cross_entropy(tg.zeros(2, 3, 2), np.array([[0, 1], [3, 0]])), ValueError,
+     r"label 3 at position \(1, 0\)"),
+    (lambda: F.cross_entropy(tg.zeros(3, 4), np.array([0, -1, 1])), ValueError,
+     r"label -1 at position 1"),
+    (lambda: F.cross_entropy(tg.zeros(3, 4), np.array([0, 1, 1]), weight=np.ones(3)),
+     ValueError, r"weight of shape \(3,\) must have one entry per class, shape \(4,\)"),
+    (lambda: F.cross_entropy(tg.zeros(3, 4), np.array([0, 1, 1]), "sum"), TypeError,
+     r"the third argument is the weight.*reduction='sum'"),
+    (lambda: F.mse_loss(tg.zeros(3), np.zeros(3), "sum"), TypeError,
+     r"pass it as reduction=\.\.\., a keyword"),
+    (lambda: F.cross_entropy(tg.zeros(3, 4), np.array([0, 1, 1]), label_smoothing=1.5),
+     ValueError, r"label_smoothing must be in \[0, 1\]"),
+    (lambda: F.cross_entropy(tg.zeros(3, 4), np.zeros(3, np.float32)), TypeError,
+     r"integer class labels.*float target of the input's shape"),
+    (lambda: F.nll_loss(tg.zeros(3, 4), np.zeros((3, 4))), TypeError, "integer class labels"),
+    (lambda: F.binary_cross_entropy(tg.Tensor([0.5, 1.5]), np.ones(2)), ValueError,
+     "should be between 0 and 1"),
+    (lambda: F.binary_cross_entropy(tg.Tensor([0.5, 0.5]), np.ones(3)), ValueError,
+     r"target of shape \(3,\) does not match input of shape \(2,\)"),
+    (lambda: F.binary_cross_entropy_with_logits(tg.zeros(2, 3), np.ones((2, 3)),
+                                                pos_weight=np.ones(2)), ValueError,
+     "pos_weight of shape"),
+    (lambda: F.smooth_l1_loss(tg.zeros(2), np.zeros(2), beta=-1.0), ValueError,
+     "negative values for beta"),
+    (lambda: F.huber_loss(tg.zeros(2), np.zeros(2), delta=0.0), ValueError,
+     "non-positive values for delta"),
+    (lambda: F.kl_div(tg.zeros(2), np.zeros(2), reduction="avg"), ValueError, "reduction"),
+    (lambda: nn.KLDivLoss(reduction="avg"), ValueError, "reduction"),
+    (lambda: nn.MSELoss(reduction="batchmean"), ValueError, "reduction"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", LOSS_ERRORS)
+def test_loss_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_torch_raises_for_the_same_loss_calls(torch):
+    tf = torch.nn.functional
+    for call in (lambda: tf.cross_entropy(torch.zeros(3, 4), torch.tensor([0, 4, 1])),
+                 lambda: tf.cross_entropy(torch.zeros(3, 4), torch.tensor([0, 1, 1]),
+                                          label_smoothing=1.5),
+                 lambda: tf.binary_cross_entropy(torch.tensor([0.5, 1.5]), torch.ones(2)),
+                 lambda: tf.binary_cross_entropy(torch.tensor([0.5, 0.5]), torch.ones(3)),
+                 lambda: tf.smooth_l1_loss(torch.zeros(2), torch.zeros(2), beta=-1.0),
+                 lambda: tf.huber_loss(torch.zeros(2), torch.zeros(2), delta=0.0)):
+        with pytest.raises((RuntimeError, ValueError, IndexError)):
+            call()
+
+
+def test_bce_is_finite_at_zero_and_one_like_torch(torch):
+    x = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 0.5])
+    ours = tg.Tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    out_ours = F.binary_cross_entropy(ours, y, reduction="sum")
+    out_theirs = torch.nn.functional.binary_cross_entropy(theirs, torch.tensor(y),
+                                                          reduction="sum")
+    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-12)
+    out_ours.backward()
+    out_theirs.backward()
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_cross_entropy_with_every_label_ignored_is_nan_like_torch(torch):
+    x = np.zeros((2, 3))
+    t = np.array([-100, -100])
+    ours = F.cross_entropy(tg.Tensor(x), t).item()
+    theirs = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t)).item()
+    assert np.isnan(ours) and np.isnan(theirs)
