@@ -285,3 +285,139 @@ def test_mlp_with_batchnorm_and_dropout_learns_each_dataset(name, epochs):
     train, test = data.load_dataset(name, seed=0)
     accuracy = train_mlp(train, test, epochs=epochs)
     assert accuracy > 0.95, f"{name}: test accuracy {accuracy:.3f}"
+
+
+@pytest.mark.parametrize("n, lengths", [
+    (10, [0.8, 0.2]), (11, [0.8, 0.2]), (7, [1 / 3, 1 / 3, 1 / 3]), (5, [0.5, 0.5]),
+    (103, [0.7, 0.2, 0.1]), (4, [0.1, 0.1, 0.8]), (10, [3, 7]), (6, [0, 6]),
+])
+@pytest.mark.filterwarnings("ignore:Length of split")  # torch warns about an empty split
+def test_random_split_sizes_match_torch(torch, n, lengths):
+    ours = data.random_split(numbered(n), lengths)
+    theirs = torch.utils.data.random_split(range(n), lengths)
+    assert [len(s) for s in ours] == [len(s) for s in theirs]
+    assert sorted(i for s in ours for i in s.indices) == list(range(n))
+
+
+def test_random_split_is_reproducible_with_a_generator_and_leaves_the_library_one_alone():
+    state = tg.random.get_rng_state()
+    a = data.random_split(numbered(20), [15, 5], generator=tg.random.Generator().manual_seed(7))
+    b = data.random_split(numbered(20), [15, 5], generator=tg.random.Generator().manual_seed(7))
+    c = data.random_split(numbered(20), [15, 5], generator=tg.random.Generator().manual_seed(8))
+    assert [s.indices for s in a] == [s.indices for s in b] != [s.indices for s in c]
+    assert tg.random.get_rng_state() == state
+
+
+def test_random_split_without_a_generator_uses_tg_manual_seed():
+    tg.manual_seed(5)
+    a = data.random_split(numbered(20), [0.5, 0.5])
+    tg.manual_seed(5)
+    b = data.random_split(numbered(20), [0.5, 0.5])
+    assert [s.indices for s in a] == [s.indices for s in b]
+
+
+@pytest.mark.parametrize("lengths, match", [
+    ([3, 3], "add up to 6, but the dataset has 10"),
+    ([0.5, 0.6], "length at index 0 is 0.5: pass non-negative ints"),
+    ([1.5, -0.5], "fraction at index 0 is 1.5"),
+    ([-2, 12], "length at index 0 is -2"),
+    ([2.5, 7.5], "length at index 0 is 2.5"),
+])
+def test_random_split_errors(lengths, match):
+    with pytest.raises(ValueError, match=match):
+        data.random_split(numbered(10), lengths)
+
+
+def test_subset_indexes_through_its_indices():
+    part = data.Subset(numbered(10), [7, 2, 5])
+    x, y = part[1]
+    assert len(part) == 3 and y.item() == 2 and x.tolist() == [4.0, 5.0]
+    inner = data.Subset(part, [2, 0])
+    assert [inner[i][1].item() for i in range(2)] == [5, 7]
+
+
+class Wrapped(Dataset):
+    """A generic view of another dataset, so the loader cannot take the TensorDataset path."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __getitem__(self, index):
+        return self.dataset[index]
+
+    def __len__(self):
+        return len(self.dataset)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_a_subset_of_a_tensor_dataset_batches_like_the_sample_by_sample_path(shuffle):
+    nested = data.Subset(data.Subset(numbered(12), list(range(11, -1, -1))), [0, 3, 4, 8, 10])
+    tg.manual_seed(4)
+    fast = [[t.tolist() for t in b] for b in DataLoader(nested, batch_size=2, shuffle=shuffle)]
+    tg.manual_seed(4)
+    slow = [[t.tolist() for t in b]
+            for b in DataLoader(Wrapped(nested), batch_size=2, shuffle=shuffle)]
+    assert fast == slow
+    assert sorted(y for _, ys in fast for y in ys) == [1, 3, 7, 8, 11]
+
+
+def test_a_loader_generator_fixes_the_order_and_leaves_the_library_generator_alone():
+    def epochs(seed):
+        loader = DataLoader(numbered(20), batch_size=5, shuffle=True,
+                            generator=tg.random.Generator().manual_seed(seed))
+        return [[y.tolist() for _, y in loader] for _ in range(2)]
+
+    state = tg.random.get_rng_state()
+    first, again, other = epochs(3), epochs(3), epochs(4)
+    assert first == again and first != other and first[0] != first[1]
+    assert tg.random.get_rng_state() == state
+
+
+def test_generator_api_like_torch():
+    g = tg.random.Generator()
+    assert g.initial_seed() == 67280421310721
+    assert g.manual_seed(3) is g and g.initial_seed() == 3
+    state = g.get_state()
+    a = g.numpy_generator().random(3)
+    g.set_state(state)
+    np.testing.assert_array_equal(g.numpy_generator().random(3), a)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        g.manual_seed(-1)
+    with pytest.raises(ValueError, match="only device is 'cpu'"):
+        tg.random.Generator("cuda")
+    with pytest.raises(TypeError, match="generator must be"):
+        DataLoader(numbered(), generator=np.random.default_rng(0))
+
+
+def test_collate_fn_receives_the_list_of_samples():
+    seen = []
+
+    def collate(samples):
+        seen.append(len(samples))
+        return sum(y.item() for _, y in samples)
+
+    assert list(DataLoader(numbered(5), batch_size=2, collate_fn=collate)) == [1, 5, 4]
+    assert seen == [2, 2, 1]
+
+
+def test_loader_matches_torch_batches_and_accepts_its_keywords(torch):
+    X = np.arange(26, dtype=np.float32).reshape(13, 2)
+    y = np.arange(13)
+    ours = DataLoader(TensorDataset(X, y), batch_size=4, shuffle=None, num_workers=2,
+                      pin_memory=True, drop_last=True)
+    theirs = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(y)),
+        batch_size=4, drop_last=True)
+    assert len(ours) == len(theirs) == 3
+    for (xa, ya), (xb, yb) in zip(ours, theirs):
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        assert ya.tolist() == yb.tolist() and ya.dtype == np.int64
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(num_workers=-1), ValueError, "num_workers must be an integer >= 0"),
+    (dict(collate_fn=3), TypeError, "collate_fn must be a function"),
+])
+def test_loader_rejects_bad_keywords(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DataLoader(numbered(), **kwargs)

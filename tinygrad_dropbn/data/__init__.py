@@ -9,12 +9,13 @@ Example:
     >>> x.shape, y.shape
     ((64, 2), (64,))
 """
-from .dataset import Dataset, TensorDataset
+from .dataset import Dataset, Subset, TensorDataset, random_split
 from .datasets import (available_datasets, blobs, circles, dataset_task, digits, load_dataset,
                        moons, regression_curve, spiral, xor)
 from .loader import DataLoader
 
 __all__ = [
-    "DataLoader", "Dataset", "TensorDataset", "available_datasets", "blobs", "circles",
-    "dataset_task", "digits", "load_dataset", "moons", "regression_curve", "spiral", "xor",
+    "DataLoader", "Dataset", "Subset", "TensorDataset", "available_datasets", "blobs", "circles",
+    "dataset_task", "digits", "load_dataset", "moons", "random_split", "regression_curve",
+    "spiral", "xor",
 ]

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Union
+import itertools
+import math
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from .. import random as _random
 from ..tensor import Tensor
 
 
@@ -75,3 +78,89 @@ class TensorDataset(Dataset):
     def __repr__(self) -> str:
         shapes = ", ".join(f"{t.shape} {t.dtype}" for t in self.tensors)
         return f"TensorDataset({len(self)} samples: {shapes})"
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order: ``subset[i]`` is
+    ``dataset[indices[i]]``.
+
+    Args:
+        dataset: the dataset to draw from.
+        indices: a sequence of sample indices.
+
+    Attributes:
+        dataset, indices: as given.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_dropbn.data import Subset, TensorDataset
+        >>> part = Subset(TensorDataset(np.arange(5.0)), [4, 0])
+        >>> len(part), part[0][0].item()
+        (2, 4.0)
+    """
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
+            raise TypeError(f"Subset needs a dataset with __getitem__ and __len__, got "
+                            f"{type(dataset).__name__}")
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, index: Union[int, list[int]]) -> Any:
+        if isinstance(index, list):
+            return self.dataset[[self.indices[i] for i in index]]
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __repr__(self) -> str:
+        return f"Subset({len(self)} of {self.dataset!r})"
+
+
+def random_split(dataset: Dataset, lengths: Sequence[Union[int, float]],
+                 generator: Optional[_random.Generator] = None) -> list[Subset]:
+    """Split ``dataset`` at random into non-overlapping :class:`Subset` s, as PyTorch does.
+
+    ``lengths`` are sample counts that add up to ``len(dataset)``, or fractions that add up to
+    1: each split then gets ``floor(fraction * len(dataset))`` samples and the remainder is
+    dealt out one by one from the first split on, exactly as in PyTorch.
+
+    Args:
+        dataset: the dataset to split.
+        lengths: the sizes (ints) or fractions (floats) of the splits.
+        generator: a :class:`~tinygrad_dropbn.random.Generator` for the permutation; the
+            library's generator (``tg.manual_seed``) if None.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_dropbn.data import TensorDataset, random_split
+        >>> from tinygrad_dropbn.random import Generator
+        >>> train, val = random_split(TensorDataset(np.arange(10.0)), [0.8, 0.2],
+        ...                           generator=Generator().manual_seed(0))
+        >>> len(train), len(val), sorted(train.indices + val.indices) == list(range(10))
+        (8, 2, True)
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    total = sum(lengths)
+    if lengths and math.isclose(total, 1) and total <= 1:
+        sizes = []
+        for i, fraction in enumerate(lengths):
+            if not 0 <= fraction <= 1:
+                raise ValueError(f"fraction at index {i} is {fraction!r}, not between 0 and 1")
+            sizes.append(int(math.floor(n * fraction)))
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        lengths = sizes
+    for i, length in enumerate(lengths):
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+            raise ValueError(f"length at index {i} is {length!r}: pass non-negative ints "
+                             "that add up to len(dataset), or fractions that add up to 1")
+    if sum(lengths) != n:
+        raise ValueError(f"the lengths add up to {sum(lengths)}, but the dataset has {n} "
+                         "samples: pass lengths that add up to len(dataset), or fractions "
+                         "that add up to 1")
+    order = _random.draw_from(generator).permutation(n).tolist()
+    ends = itertools.accumulate(lengths)
+    return [Subset(dataset, order[end - length:end]) for end, length in zip(ends, lengths)]
