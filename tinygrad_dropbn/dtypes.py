@@ -40,7 +40,7 @@ def as_dtype(dtype: Any) -> np.dtype:
     name = str(dtype)
     if name.startswith("torch."):
         name = name[len("torch."):]
-        return np.dtype(np.bool_ if name == "bool" else getattr(np, _TORCH_ALIASES.get(name, name)))
+        return np.dtype(np.bool_ if name == "bool" else _TORCH_ALIASES.get(name, name))
     return np.dtype(dtype)
 
 
@@ -95,7 +95,7 @@ def parse_to(args: tuple, dtype: Any, device: Any) -> Optional[np.dtype]:
     for arg in args:
         if is_device(arg):
             device = arg
-        elif hasattr(arg, "dtype") and hasattr(arg, "shape"):
+        elif not isinstance(arg, type) and hasattr(arg, "dtype") and hasattr(arg, "shape"):
             dtype = arg.dtype
         else:
             dtype = arg

@@ -812,6 +812,20 @@ class Tensor:
         """Copy ``src`` (broadcast to this tensor's shape) into this tensor, in place."""
         return self._in_place(ops.Fill, _as_tensor(src, like=self))
 
+    # ``x += y`` and friends change ``x`` in place, as in PyTorch (``a -= lr * a.grad``
+    # under ``no_grad()`` is the textbook update).
+    def __iadd__(self, other: ArrayLike) -> "Tensor":
+        return self._in_place(ops.Add, other)
+
+    def __isub__(self, other: ArrayLike) -> "Tensor":
+        return self._in_place(ops.Sub, other)
+
+    def __imul__(self, other: ArrayLike) -> "Tensor":
+        return self._in_place(ops.Mul, other)
+
+    def __itruediv__(self, other: ArrayLike) -> "Tensor":
+        return self._in_place(ops.Div, other)
+
     def __setitem__(self, index: Any, value: ArrayLike) -> None:
         self._in_place(ops.SetItem, _as_tensor(value, like=self), index=_raw_index(index))
 

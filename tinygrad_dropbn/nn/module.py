@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional
 import numpy as np
 
 from ..autograd import increment_version
+from ..dtypes import parse_to
 from ..serialization import to_numpy
 from ..tensor import ArrayLike, Tensor
 
@@ -346,13 +347,17 @@ class Module:
                 # A gradient from backward(create_graph=True) may be saved by a graph.
                 increment_version(param.grad)
 
-    def to(self, dtype: Any) -> "Module":
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> "Module":
         """Convert every parameter and floating-point buffer to ``dtype`` in place (the objects
-        stay the same, so optimizers keep their references); returns ``self``.
+        stay the same, so optimizers keep their references); returns ``self``. Takes
+        ``Tensor.to``'s arguments: ``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)``; a device
+        other than the CPU raises.
 
         Integer buffers such as ``num_batches_tracked`` keep their dtype.
         """
-        dtype = np.dtype(dtype)
+        dtype = parse_to(args, dtype, device)
+        if dtype is None:
+            return self
         if dtype.kind != "f":
             raise TypeError(f"Module.to() takes a floating-point dtype, got {dtype}")
         for param in self.parameters():
