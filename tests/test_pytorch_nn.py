@@ -356,3 +356,286 @@ def test_cross_entropy_with_every_label_ignored_is_nan_like_torch(torch):
     ours = F.cross_entropy(tg.Tensor(x), t).item()
     theirs = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t)).item()
     assert np.isnan(ours) and np.isnan(theirs)
+
+
+# Activations: the module and functional forms against torch.nn.
+ACTIVATIONS = [
+    ("GELU", {}, "gelu", {}),
+    ("GELU", dict(approximate="tanh"), "gelu", dict(approximate="tanh")),
+    ("ELU", {}, "elu", {}),
+    ("ELU", dict(alpha=0.3), "elu", dict(alpha=0.3)),
+    ("SiLU", {}, "silu", {}),
+    ("Softmax", dict(dim=1), "softmax", dict(dim=1)),
+    ("Softmax", dict(dim=0), "softmax", dict(dim=0)),
+    ("LogSoftmax", dict(dim=-1), "log_softmax", dict(dim=-1)),
+    ("LogSoftmax", dict(dim=0), "log_softmax", dict(dim=0)),
+]
+ACTIVATION_IDS = [f"{m}{o}" for m, o, _, _ in ACTIVATIONS]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("module, options, function, kwargs", ACTIVATIONS, ids=ACTIVATION_IDS)
+def test_activations_match_torch(torch, module, options, function, kwargs, dtype, rng):
+    x = rng.standard_normal((4, 5)) * 3
+    x[0, :3] = [0.0, 50.0, -50.0]
+    _compare(torch, getattr(nn, module)(**options), getattr(torch.nn, module)(**options), [x],
+             [1], {}, dtype, rng)
+    _compare(torch, lambda t: getattr(F, function)(t, **kwargs),
+             lambda t: getattr(torch.nn.functional, function)(t, **kwargs), [x], [1], {}, dtype,
+             rng)
+
+
+@pytest.mark.parametrize("module, options, function, kwargs", ACTIVATIONS, ids=ACTIVATION_IDS)
+def test_activations_gradcheck_and_gradgradcheck(module, options, function, kwargs, rng):
+    x = tg.Tensor(rng.standard_normal((3, 4)) * 2, requires_grad=True)
+    layer = getattr(nn, module)(**options)
+    assert tg.gradcheck(layer, [x])
+    assert tg.gradgradcheck(layer, [x])
+
+
+def test_elu_does_not_overflow_and_has_torchs_slope_at_zero(torch):
+    x = tg.Tensor(np.array([0.0, 1000.0, -1000.0]), requires_grad=True)
+    out = F.elu(x, alpha=2.0)
+    np.testing.assert_array_equal(out.data, [0.0, 1000.0, -2.0])
+    out.sum().backward()
+    theirs = torch.tensor([0.0, 1000.0, -1000.0], dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.elu(theirs, alpha=2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, theirs.grad.numpy())
+
+
+def test_softmax_takes_dim_or_axis_and_a_dtype():
+    x = tg.Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+    for function in (F.softmax, F.log_softmax):
+        np.testing.assert_array_equal(function(x, axis=0).data, function(x, dim=0).data)
+        np.testing.assert_array_equal(function(x, 1, axis=1).data, function(x, dim=-1).data)
+        assert function(x, dim=1, dtype=np.float64).dtype == np.float64
+        with pytest.raises(TypeError, match="dim=0 and axis=1; they are two names"):
+            function(x, dim=0, axis=1)
+
+
+def test_softmax_without_dim_warns_and_picks_torchs_implicit_dim(torch):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    for ndim in (1, 2, 3, 4):
+        data = x.reshape(-1)[:24].reshape((24,) if ndim == 1 else (4, 6) if ndim == 2 else
+                                          (2, 3, 4) if ndim == 3 else (2, 3, 2, 2))
+        with pytest.warns(UserWarning, match="Implicit dimension choice"):
+            ours = F.softmax(tg.Tensor(data))
+        with pytest.warns(UserWarning):
+            theirs = torch.nn.functional.softmax(torch.tensor(data))
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+
+
+def test_activation_errors():
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh', got 'fast'"):
+        nn.GELU("fast")
+    with pytest.raises(ValueError, match="approximate"):
+        F.gelu(tg.zeros(2), approximate="erf")
+    with pytest.raises(TypeError, match="elu alpha must be a number"):
+        F.elu(tg.zeros(2), alpha="1")
+    with pytest.raises(TypeError, match="needs a floating-point tensor"):
+        F.silu(tg.tensor([1, 2]))
+
+
+def test_activation_reprs_match_torch(torch):
+    for module, options, _, _ in ACTIVATIONS:
+        assert repr(getattr(nn, module)(**options)) == repr(getattr(torch.nn, module)(**options))
+
+
+# Embedding.
+def _embedding_pair(torch, rng, **options):
+    ours, theirs = nn.Embedding(7, 3, **options), torch.nn.Embedding(7, 3, **options)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+@pytest.mark.parametrize("padding_idx", [None, 2, -1])
+def test_embedding_matches_torch(torch, padding_idx, rng):
+    ours, theirs = _embedding_pair(torch, rng, padding_idx=padding_idx)
+    indices = np.array([[1, 2, 2], [6, 0, 1]])
+    out, expected = ours(tg.tensor(indices)), theirs(torch.from_numpy(indices))
+    assert out.shape == (2, 3, 3)
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    upstream = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(upstream)
+    expected.backward(torch.from_numpy(upstream))
+    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-6)
+    assert repr(ours) == repr(theirs)
+
+
+def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient():
+    layer = nn.Embedding(5, 4, padding_idx=3)
+    np.testing.assert_array_equal(layer.weight.data[3], np.zeros(4))
+    layer(np.array([3, 3, 1])).sum().backward()
+    np.testing.assert_array_equal(layer.weight.grad.data[3], np.zeros(4))
+    np.testing.assert_array_equal(layer.weight.grad.data[1], np.ones(4))
+
+
+def test_embedding_gradcheck_and_gradgradcheck(rng):
+    weight = tg.Tensor(rng.standard_normal((5, 2)), requires_grad=True)
+    indices = np.array([[0, 4], [4, 4], [1, 0]])
+    assert tg.gradcheck(lambda w: F.embedding(indices, w), [weight])
+    assert tg.gradgradcheck(lambda w: F.embedding(indices, w) ** 2, [weight])
+
+
+def test_embedding_weight_is_standard_normal_from_the_library_generator():
+    tg.manual_seed(3)
+    first = nn.Embedding(200, 50).weight.data.copy()
+    tg.manual_seed(3)
+    np.testing.assert_array_equal(nn.Embedding(200, 50).weight.data, first)
+    assert first.dtype == np.float32
+    assert abs(first.mean()) < 0.02 and abs(first.std() - 1) < 0.02
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: nn.Embedding(4, 2)(np.array([0, 4])), IndexError, "index 4 is out of range for 4"),
+    (lambda: nn.Embedding(4, 2)(np.array([0.0, 1.0])), TypeError, "integer indices"),
+    (lambda: nn.Embedding(4, 2, padding_idx=4), ValueError, "padding_idx"),
+    (lambda: nn.Embedding(4, 2, max_norm=1.0), NotImplementedError, "max_norm"),
+    (lambda: nn.Embedding(-1, 2), ValueError, "num_embeddings must be a non-negative"),
+])
+def test_embedding_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_one_hot_matches_torch(torch):
+    t = np.array([[0, 2], [1, 1]])
+    for classes in (-1, 4):
+        ours = F.one_hot(tg.tensor(t), classes)
+        theirs = torch.nn.functional.one_hot(torch.from_numpy(t), classes)
+        assert ours.dtype == np.int64
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    with pytest.raises(ValueError, match=r"class values must be in \[0, 2\)"):
+        F.one_hot(np.array([0, 2]), 2)
+
+
+# Containers: same names, hence the same state_dict keys, as torch.nn.
+def _keys(module):
+    return list(module.state_dict())
+
+
+def test_sequential_editing_matches_torch(torch):
+    ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU())
+    for o, t in ((ours, theirs),):
+        o.append(nn.Linear(3, 4)), t.append(torch.nn.Linear(3, 4))
+        o.extend([nn.Tanh(), nn.Linear(4, 1)]), t.extend([torch.nn.Tanh(), torch.nn.Linear(4, 1)])
+        o.insert(1, nn.LayerNorm(3)), t.insert(1, torch.nn.LayerNorm(3))
+        o.insert(-1, nn.Identity()), t.insert(-1, torch.nn.Identity())
+    assert _keys(ours) == _keys(theirs)
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
+    del ours[1], theirs[1]
+    assert _keys(ours) == _keys(theirs)
+    part = ours[1:4]
+    assert isinstance(part, nn.Sequential) and _keys(part) == _keys(theirs[1:4])
+    assert part[0] is ours[1]
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
+    np.testing.assert_allclose(ours(tg.Tensor(x)).data,
+                               theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_sequential_editing_errors():
+    model = nn.Sequential(nn.ReLU())
+    with pytest.raises(TypeError, match="holds Modules, got int"):
+        model.append(3)
+    with pytest.raises(IndexError, match="insert index 3 is out of range"):
+        model.insert(3, nn.ReLU())
+    with pytest.raises(IndexError, match="out of range"):
+        model[1] = nn.ReLU()
+    assert len(model) == 1
+
+
+def test_module_dict_matches_torch(torch):
+    ours = nn.ModuleDict({"encoder": nn.Linear(2, 3), "head": nn.Linear(3, 1)})
+    theirs = torch.nn.ModuleDict({"encoder": torch.nn.Linear(2, 3),
+                                  "head": torch.nn.Linear(3, 1)})
+    ours["norm"], theirs["norm"] = nn.LayerNorm(3), torch.nn.LayerNorm(3)
+    ours.update([("extra", nn.Linear(1, 1))])
+    theirs.update([("extra", torch.nn.Linear(1, 1))])
+    assert _keys(ours) == _keys(theirs)
+    assert list(ours.keys()) == list(theirs.keys()) == list(ours)
+    assert "head" in ours and len(ours) == 4
+    assert ours.pop("extra").out_features == 1 and "extra" not in ours
+    del ours["norm"]
+    assert list(ours) == ["encoder", "head"]
+    parent = nn.Module()
+    parent.blocks = ours
+    assert _keys(parent)[0] == "blocks.encoder.weight"
+    with pytest.raises(KeyError):
+        ours["missing"]
+    with pytest.raises(KeyError, match="contain no '.'"):
+        ours["a.b"] = nn.ReLU()
+    ours.clear()
+    assert len(ours) == 0 and list(ours.parameters()) == []
+
+
+# nn.utils
+def _twin_models(torch, rng):
+    ours = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    ours.load_state_dict(theirs.state_dict())
+    x = rng.standard_normal((5, 3)).astype(np.float32) * 3
+    (ours(tg.Tensor(x)) ** 2).sum().backward()
+    (theirs(torch.from_numpy(x)) ** 2).sum().backward()
+    return ours, theirs
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1, 3.0, float("inf")])
+@pytest.mark.parametrize("max_norm", [0.1, 1e6])
+def test_clip_grad_norm_matches_torch(torch, rng, norm_type, max_norm):
+    ours, theirs = _twin_models(torch, rng)
+    total = nn.utils.clip_grad_norm_(ours.parameters(), max_norm, norm_type=norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs.parameters(), max_norm,
+                                              norm_type=norm_type)
+    assert total.shape == () and total.dtype == np.float32
+    np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-5)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_clip_grad_norm_accepts_one_tensor_and_skips_missing_gradients():
+    w = tg.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    (w * tg.Tensor([3.0, 4.0])).sum().backward()
+    unused = tg.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    assert nn.utils.clip_grad_norm_([w, unused], 1.0).item() == pytest.approx(5.0)
+    np.testing.assert_allclose(w.grad.data, [0.6, 0.8], rtol=1e-5)
+    assert nn.utils.clip_grad_norm_(w, 10.0).item() == pytest.approx(1.0, rel=1e-5)
+    assert nn.utils.clip_grad_norm_([unused], 1.0).item() == 0.0
+
+
+def test_clip_grad_norm_error_if_nonfinite_changes_nothing():
+    w = tg.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    (w * tg.Tensor([np.inf, 1.0])).sum().backward()
+    with pytest.raises(RuntimeError, match="non-finite.*error_if_nonfinite=False"):
+        nn.utils.clip_grad_norm_([w], 1.0, error_if_nonfinite=True)
+    np.testing.assert_array_equal(w.grad.data, [np.inf, 1.0])
+
+
+def test_clip_grad_value_matches_torch(torch, rng):
+    ours, theirs = _twin_models(torch, rng)
+    assert nn.utils.clip_grad_value_(ours.parameters(), 0.5) is None
+    torch.nn.utils.clip_grad_value_(theirs.parameters(), 0.5)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-5, atol=1e-6)
+        assert np.abs(p.grad.data).max() <= 0.5
+
+
+def test_parameters_to_vector_and_back_match_torch(torch, rng):
+    ours, theirs = _twin_models(torch, rng)
+    vector = nn.utils.parameters_to_vector(ours.parameters())
+    expected = torch.nn.utils.parameters_to_vector(theirs.parameters())
+    np.testing.assert_array_equal(vector.data, expected.detach().numpy())
+    assert vector.requires_grad  # differentiable, as in PyTorch
+    (vector * vector).sum().backward()
+    replacement = np.arange(vector.shape[0], dtype=np.float32)
+    nn.utils.vector_to_parameters(tg.Tensor(replacement), ours.parameters())
+    torch.nn.utils.vector_to_parameters(torch.from_numpy(replacement), theirs.parameters())
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_array_equal(p.data, q.detach().numpy())
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        nn.utils.vector_to_parameters(replacement, ours.parameters())
+    with pytest.raises(ValueError, match="has 3 elements but the parameters need"):
+        nn.utils.vector_to_parameters(tg.Tensor(replacement[:3]), ours.parameters())
