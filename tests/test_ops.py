@@ -70,6 +70,7 @@ def torch_where(c, a, b):
 
 
 INT_INDEX = np.array([0, 1, 0, 0])  # repeated: gradients must accumulate
+GATHER_INDEX = np.array([[2, 2, 0, 1], [0, 1, 1, 1]])
 
 CASES = [
     Case("add", lambda a, b: a + b, None, None, ((2, 3), (3,)), "binary"),
@@ -145,6 +146,19 @@ CASES = [
     Case("permute", lambda a: a.permute(1, 2, 0), lambda a: a.transpose(1, 2, 0), None,
          ((2, 3, 4),), "fixed"),
     Case("T", lambda a: a.T, None, None, ((2, 3),), "fixed"),
+    Case("repeat", lambda a: a.repeat(2, 1, 3), lambda a: np.tile(a, (2, 1, 3)), None,
+         ((2, 3),), "unary"),
+    Case("max dim values", lambda a: a.max(dim=-1).values, lambda a: a.max(axis=-1), None,
+         ((2, 3),), "reduce"),
+    Case("sort values", lambda a: a.sort(dim=0, descending=True).values,
+         lambda a: -np.sort(-a, axis=0), None, ((3, 2),), "reduce"),
+    Case("topk values", lambda a: a.topk(2).values, lambda a: -np.sort(-a, axis=-1)[..., :2],
+         None, ((3, 4),), "reduce2"),
+    Case("gather", lambda a: a.gather(1, GATHER_INDEX),
+         lambda a: np.take_along_axis(a, GATHER_INDEX, axis=1),
+         lambda a: a.gather(1, __import__("torch").tensor(GATHER_INDEX)), ((2, 3),), "fixed"),
+    Case("var correction", lambda a: a.var(dim=0, correction=0), lambda a: a.var(axis=0),
+         None, ((3, 4),), "reduce"),
     Case("getitem slice", lambda a: a[1:, ::2], None, None, ((3, 4),), "matrix"),
     Case("getitem int", lambda a: a[0], None, None, ((3, 4),), "reduce"),
     Case("getitem None/Ellipsis", lambda a: a[None, ..., -1], None, None, ((3, 4),), "reduce"),

