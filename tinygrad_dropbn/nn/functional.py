@@ -754,8 +754,13 @@ def _label_coefficients(labels: np.ndarray, scores: Tensor, weights: Optional[np
     denominator: the summed weight of the labels that count."""
     classes, dtype = scores.shape[1], scores.dtype
     counted = labels != ignore_index
-    safe = np.where(counted, labels, 0)
-    onehot = np.moveaxis(np.eye(classes, dtype=dtype)[safe], -1, 1)
+    every_label_counts = bool(counted.all())
+    safe = labels if every_label_counts else counted * labels  # an ignored label picks row 0
+    onehot = np.eye(classes, dtype=dtype)[safe]
+    if scores.ndim > 2:
+        onehot = np.moveaxis(onehot, -1, 1)
+    if every_label_counts and weights is None and not smoothing:
+        return onehot, float(labels.size)  # NOTE: the common case, kept cheap: q = onehot(t)
     label_weight = counted.astype(dtype) if weights is None else weights[safe] * counted
     q = onehot * np.expand_dims((1 - smoothing) * label_weight, 1)
     if smoothing:
