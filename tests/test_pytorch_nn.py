@@ -639,3 +639,31 @@ def test_parameters_to_vector_and_back_match_torch(torch, rng):
         nn.utils.vector_to_parameters(replacement, ours.parameters())
     with pytest.raises(ValueError, match="has 3 elements but the parameters need"):
         nn.utils.vector_to_parameters(tg.Tensor(replacement[:3]), ours.parameters())
+
+
+@pytest.mark.parametrize("make", [lambda **kw: nn.Linear(3, 2, **kw),
+                                  lambda **kw: nn.LayerNorm(3, **kw),
+                                  lambda **kw: nn.Embedding(4, 3, **kw)],
+                         ids=["Linear", "LayerNorm", "Embedding"])
+def test_layers_take_device_and_dtype(torch, make):
+    assert {p.dtype for p in make().parameters()} == {np.dtype(np.float32)}
+    for dtype in (np.float64, torch.float64, "float64"):
+        assert {p.dtype for p in make(device="cpu", dtype=dtype).parameters()} == \
+            {np.dtype(np.float64)}
+    with pytest.raises(RuntimeError, match="device 'cuda' is not available"):
+        make(device="cuda")
+    with pytest.raises(TypeError, match="must be floating point"):
+        make(dtype=np.int64)
+
+
+def test_embedding_from_pretrained_matches_torch(torch):
+    table = np.arange(12.0).reshape(4, 3)
+    ours = nn.Embedding.from_pretrained(torch.tensor(table), padding_idx=1)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(table), padding_idx=1)
+    assert ours.weight.dtype == np.float64 and not ours.weight.requires_grad
+    np.testing.assert_array_equal(ours(np.array([1, 3])).data,
+                                  theirs(torch.tensor([1, 3])).numpy())
+    trainable = nn.Embedding.from_pretrained(table.astype(np.float32), freeze=False)
+    assert trainable.weight.requires_grad and trainable.weight.data is not table
+    with pytest.raises(ValueError, match="2-d float table"):
+        nn.Embedding.from_pretrained(np.arange(3.0))

@@ -8,10 +8,22 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..dtypes import as_dtype, check_device
+from ..serialization import to_numpy
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+
+
+def factory_dtype(device: Any, dtype: Any) -> np.dtype:
+    """The parameter dtype for a layer's ``device=``/``dtype=`` arguments (float32 by default,
+    as in PyTorch); any device but the CPU raises."""
+    check_device(device)
+    dtype = np.dtype(np.float32) if dtype is None else as_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"layer parameters must be floating point, got dtype {dtype}")
+    return dtype
 
 
 class Linear(Module):
@@ -25,12 +37,14 @@ class Linear(Module):
         in_features: size of each input sample.
         out_features: size of each output sample.
         bias: learn an additive bias.
+        device: ``None`` or ``"cpu"`` (the only device).
+        dtype: the parameters' float dtype (float32 by default).
 
     Shape:
         (*, in_features) -> (*, out_features).
 
     Attributes:
-        weight: Parameter of shape (out_features, in_features), float32.
+        weight: Parameter of shape (out_features, in_features).
         bias: Parameter of shape (out_features,), or None.
 
     Example:
@@ -40,14 +54,16 @@ class Linear(Module):
         (4, 2)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        dtype = factory_dtype(device, dtype)
         for what, size in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
                 raise ValueError(f"Linear {what} must be a non-negative integer, got {size!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
-        self.bias = Parameter(np.empty(out_features, dtype=np.float32)) if bias else None
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -174,16 +190,25 @@ class Embedding(Module):
         num_embeddings: size of the table.
         embedding_dim: size of each vector.
         padding_idx: a row kept at zero and out of training (negative counts from the end).
+        max_norm, scale_grad_by_freq, sparse: not supported (anything but the default raises).
+        device, dtype: as for :class:`Linear`.
 
     Shape:
         integer indices (*) -> (*, embedding_dim).
+
+    Example:
+        >>> import tinygrad_dropbn as tg
+        >>> import tinygrad_dropbn.nn as nn
+        >>> nn.Embedding(10, 3, padding_idx=0)(tg.tensor([[1, 2], [0, 9]])).shape
+        (2, 2, 3)
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int,
                  padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                 sparse: bool = False) -> None:
+                 sparse: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        dtype = factory_dtype(device, dtype)
         for what, size in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
                 raise ValueError(f"Embedding {what} must be a non-negative integer, got "
@@ -193,8 +218,25 @@ class Embedding(Module):
                                       "not supported; leave them at their defaults")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         self.padding_idx = F.check_padding_idx(padding_idx, self.num_embeddings, "Embedding")
-        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=np.float32))
+        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
         self.reset_parameters()
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True,
+                        padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> "Embedding":
+        """An embedding whose table is a copy of ``embeddings`` (a 2-d array, Tensor or
+        PyTorch tensor, dtype kept), not trained when ``freeze``; the padding row is used as
+        given."""
+        table = to_numpy(embeddings)
+        if table.ndim != 2 or table.dtype.kind != "f":
+            raise ValueError(f"Embedding.from_pretrained expects a 2-d float table, got shape "
+                             f"{table.shape} and dtype {table.dtype}")
+        layer = cls(table.shape[0], table.shape[1], padding_idx, max_norm, norm_type,
+                    scale_grad_by_freq, sparse, dtype=table.dtype)
+        layer.weight = Parameter(table.copy(), requires_grad=not freeze)
+        return layer
 
     def reset_parameters(self) -> None:
         """Redraw ``weight`` from N(0, 1) and zero the padding row."""

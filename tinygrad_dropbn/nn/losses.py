@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..serialization import to_numpy
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
@@ -51,7 +52,7 @@ def _buffer(value: Optional[Any]) -> Optional[Tensor]:
     """A weight given as a Tensor, an array, a list or a PyTorch tensor, as a float Tensor."""
     if value is None or isinstance(value, Tensor):
         return value
-    array = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+    array = to_numpy(value)
     return Tensor(array.astype(array.dtype if array.dtype.kind == "f" else np.float32))
 
 

@@ -3,12 +3,13 @@ with its parameters."""
 from __future__ import annotations
 
 import numbers
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
+from .layers import factory_dtype
 from .module import Module, Parameter
 
 
@@ -26,6 +27,7 @@ class LayerNorm(Module):
         eps: added to the variance for numerical stability.
         elementwise_affine: learn ``weight`` (ones) and ``bias`` (zeros) of that shape.
         bias: learn ``bias`` too (only with ``elementwise_affine``).
+        device, dtype: as for :class:`~tinygrad_dropbn.nn.Linear`.
 
     Shape:
         (*, *normalized_shape) -> the same shape.
@@ -38,17 +40,18 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True) -> None:
+                 elementwise_affine: bool = True, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__()
+        dtype = factory_dtype(device, dtype)
         self.normalized_shape = F.normalized_shape_tuple(normalized_shape, "LayerNorm")
         if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
             raise ValueError(f"LayerNorm eps must be a non-negative number, got {eps!r}")
         self.eps = eps
         self.elementwise_affine = bool(elementwise_affine)
         if self.elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=np.float32))
-            self.bias = Parameter(np.zeros(self.normalized_shape, dtype=np.float32)) \
-                if bias else None
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+            self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype)) if bias else None
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
