@@ -25,7 +25,6 @@ def _function_of(name: str) -> Callable:
     return function
 
 
-# Arithmetic and elementwise functions.
 add = _function_of("add")
 sub = _function_of("sub")
 mul = _function_of("mul")
@@ -47,7 +46,6 @@ clip = _function_of("clip")
 softmax = _function_of("softmax")
 log_softmax = _function_of("log_softmax")
 
-# Reductions and their indices.
 sum = _function_of("sum")  # noqa: A001 -- torch.sum
 mean = _function_of("mean")
 var = _function_of("var")
@@ -64,7 +62,6 @@ argsort = _function_of("argsort")
 topk = _function_of("topk")
 gather = _function_of("gather")
 
-# Shapes.
 reshape = _function_of("reshape")
 flatten = _function_of("flatten")
 unflatten = _function_of("unflatten")

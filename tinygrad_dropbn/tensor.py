@@ -331,7 +331,7 @@ class Tensor:
 
     pow = __pow__
 
-    # PyTorch's method forms of the operators.
+    # PyTorch's method forms of the operators (``x.add(y, alpha=2)`` is ``x + 2 * y``).
     def add(self, other: ArrayLike, *, alpha: float = 1) -> "Tensor":
         """self + alpha * other."""
         return _binary(ops.Add, self, other if alpha == 1 else other * alpha)
@@ -524,8 +524,8 @@ class Tensor:
                      for i, n in enumerate(index.shape))
         return ops.GetItem.apply(self, index=grid)
 
-    def sort(self, dim: Optional[int] = None, descending: bool = False, stable: bool = False, *,
-             axis: Optional[int] = None) -> "ValuesIndices":
+    def sort(self, dim: Optional[int] = None, descending: bool = False,
+             stable: bool = False, *, axis: Optional[int] = None) -> "ValuesIndices":
         """``(values, indices)`` sorted along ``dim``; equal elements keep their order (a
         stable sort, whatever ``stable`` says)."""
         axis = _axis_index(_dim(dim, axis, "sort", -1), max(self.data.ndim, 1), "sort")
@@ -540,12 +540,12 @@ class Tensor:
             indices = np.argsort(self.data, axis=axis, kind="stable")
         return ValuesIndices(self.gather(axis, indices), Tensor._from_op(indices, None))
 
-    def argsort(self, dim: Optional[int] = None, descending: bool = False, stable: bool = False, *,
-                axis: Optional[int] = None) -> "Tensor":
+    def argsort(self, dim: Optional[int] = None, descending: bool = False,
+                stable: bool = False, *, axis: Optional[int] = None) -> "Tensor":
         return self.sort(_dim(dim, axis, "argsort", -1), descending).indices
 
-    def topk(self, k: int, dim: Optional[int] = None, largest: bool = True, sorted: bool = True, *,
-             axis: Optional[int] = None) -> "ValuesIndices":
+    def topk(self, k: int, dim: Optional[int] = None, largest: bool = True,
+             sorted: bool = True, *, axis: Optional[int] = None) -> "ValuesIndices":
         """The ``k`` largest (or smallest) elements along ``dim`` and their indices, largest
         first; the gradient goes to the chosen elements."""
         dim = _dim(dim, axis, "topk", -1)
@@ -600,7 +600,6 @@ class Tensor:
                                          keepdims=keepdim if keepdims is None else keepdims),
                                None)
 
-    # Shapes.
     def size(self, dim: Optional[int] = None) -> Any:
         """The shape (a tuple), or the size of dimension ``dim``."""
         if dim is None:
@@ -756,7 +755,6 @@ class Tensor:
         """A copy of this tensor that is part of the graph (its gradient flows back)."""
         return ops.Clone.apply(self)
 
-    # Autograd hooks.
     def register_hook(self, hook: Callable[["Tensor"], Optional["Tensor"]]) -> "RemovableHandle":
         """Call ``hook(grad)`` each time the gradient of this tensor is computed; a tensor it
         returns replaces the gradient (for ``.grad`` and for what flows on). Returns a handle
@@ -1108,7 +1106,8 @@ def concatenate(tensors: Iterable[Tensor], dim: Optional[int] = None, *,
 cat = concatenate
 
 
-def stack(tensors: Iterable[Tensor], dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
+def stack(tensors: Iterable[Tensor], dim: Optional[int] = None, *,
+          axis: Optional[int] = None) -> Tensor:
     """Join same-shaped tensors along a new dimension."""
     tensors = _tensor_list(tensors, "stack")
     if len({t.shape for t in tensors}) != 1:
