@@ -350,12 +350,20 @@ def test_bce_is_finite_at_zero_and_one_like_torch(torch):
     np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
 
 
-def test_cross_entropy_with_every_label_ignored_is_nan_like_torch(torch):
+@pytest.mark.parametrize("name, options", [("cross_entropy", {}),
+                                           ("cross_entropy", dict(label_smoothing=0.1)),
+                                           ("nll_loss", {})])
+def test_every_label_ignored_gives_nan_and_zero_gradients_like_torch(torch, name, options):
     x = np.zeros((2, 3))
     t = np.array([-100, -100])
-    ours = F.cross_entropy(tg.Tensor(x), t).item()
-    theirs = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t)).item()
-    assert np.isnan(ours) and np.isnan(theirs)
+    ours, theirs = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with np.errstate(all="raise"):  # and no NumPy warning on the way
+        out = getattr(F, name)(ours, t, **options)
+        out.backward()
+    expected = getattr(torch.nn.functional, name)(theirs, torch.tensor(t), **options)
+    expected.backward()
+    assert np.isnan(out.item()) and np.isnan(expected.item())
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
 
 
 # Activations: the module and functional forms against torch.nn.
@@ -607,7 +615,7 @@ def test_clip_grad_norm_accepts_one_tensor_and_skips_missing_gradients():
 
 
 def test_clip_grad_norm_error_if_nonfinite_changes_nothing():
-    w = tg.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    w = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
     (w * tg.Tensor([np.inf, 1.0])).sum().backward()
     with pytest.raises(RuntimeError, match="non-finite.*error_if_nonfinite=False"):
         nn.utils.clip_grad_norm_([w], 1.0, error_if_nonfinite=True)

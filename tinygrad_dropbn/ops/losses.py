@@ -42,14 +42,21 @@ def reduce_losses(losses: np.ndarray, reduction: str, denominator: float) -> np.
     if reduction == "none":
         return losses
     total = losses.sum()
-    return np.asarray(total / losses.dtype.type(denominator) if reduction == "mean" else total)
+    if reduction == "sum":
+        return np.asarray(total)
+    with np.errstate(invalid="ignore"):  # every label ignored: 0 / 0 = NaN, as in PyTorch
+        return np.asarray(total / losses.dtype.type(denominator))
 
 
 def per_position(grad: Any, reduction: str, denominator: float, shape: tuple) -> Any:
     """The incoming gradient as each position's share, shaped (N, 1, *) to meet (N, C, *)."""
     if reduction == "none":
         return grad.reshape((shape[0], 1) + shape[2:])
-    return grad / denominator if reduction == "mean" else grad
+    if reduction == "sum":
+        return grad
+    # NOTE: with every label ignored the loss is NaN, yet no position gets a gradient: 0, not
+    # NaN, flows back, as in PyTorch.
+    return grad / denominator if denominator else grad * 0
 
 
 class CrossEntropy(Function):
