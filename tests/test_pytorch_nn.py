@@ -411,12 +411,15 @@ def test_elu_does_not_overflow_and_has_torchs_slope_at_zero(torch):
     np.testing.assert_array_equal(x.grad.data, theirs.grad.numpy())
 
 
-def test_softmax_takes_dim_or_axis_and_a_dtype():
-    x = tg.Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+def test_softmax_takes_dim_or_axis_and_a_dtype(torch):
+    x = tg.Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3), requires_grad=True)
     for function in (F.softmax, F.log_softmax):
         np.testing.assert_array_equal(function(x, axis=0).data, function(x, dim=0).data)
         np.testing.assert_array_equal(function(x, 1, axis=1).data, function(x, dim=-1).data)
         assert function(x, dim=1, dtype=np.float64).dtype == np.float64
+        assert function(x, dim=1, dtype=torch.float64).dtype == np.float64
+        function(x, dim=1, dtype=np.float64).sum().backward()
+        assert x.grad.dtype == np.float32
         with pytest.raises(TypeError, match="dim=0 and axis=1; they are two names"):
             function(x, dim=0, axis=1)
 

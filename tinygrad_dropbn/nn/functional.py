@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from ..autograd import increment_version
+from ..dtypes import as_dtype
 from ..ops import primitives
 from ..ops.batchnorm import BatchNorm, BatchStatistics, channel_axes
 from ..ops.dropout import Drop, dropout_mask
@@ -435,7 +436,9 @@ def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
 
 def _softmax_input(x: Tensor, dtype: Any, what: str) -> Tensor:
     check_float_tensor(x, what)
-    return x if dtype is None or np.dtype(dtype) == x.dtype else x.astype(dtype)
+    if dtype is None or as_dtype(dtype) == x.dtype:
+        return x
+    return x.astype(as_dtype(dtype))
 
 
 def _softmax_dim(dim: Optional[int], axis: Optional[int], x: Tensor, what: str) -> int:
