@@ -584,7 +584,7 @@ class Tensor:
         return ops.NormalizedExp.apply(self, axis=_dim(dim, axis, "softmax", -1))
 
     def log_softmax(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> "Tensor":
-        return ops.LogSoftmax.apply(self, axis=_dim(dim, axis, "log_softmax", -1))
+        return ops.LogNormalizedExp.apply(self, axis=_dim(dim, axis, "log_softmax", -1))
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False, *,
                axis: Optional[int] = None, keepdims: Optional[bool] = None) -> "Tensor":

@@ -431,7 +431,7 @@ def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
                 dtype: Any = None, *, axis: Optional[int] = None) -> Tensor:
     """x - logsumexp(x) along ``dim`` (or ``axis``); arguments as :func:`softmax`."""
     x = _softmax_input(input, dtype, "log_softmax")
-    return primitives.LogSoftmax.apply(x, axis=_softmax_dim(dim, axis, x, "log_softmax"))
+    return primitives.LogNormalizedExp.apply(x, axis=_softmax_dim(dim, axis, x, "log_softmax"))
 
 
 def _softmax_input(x: Tensor, dtype: Any, what: str) -> Tensor:
@@ -786,7 +786,7 @@ def _composed_soft_cross_entropy(scores: Tensor, probabilities: Tensor,
     q = probabilities * (1 - smoothing) + smoothing / classes
     if weights is not None:
         q = q * _per_class(weights, scores.ndim)
-    losses = -(q * primitives.LogSoftmax.apply(scores, axis=1)).sum(axis=1)
+    losses = -(q * primitives.LogNormalizedExp.apply(scores, axis=1)).sum(axis=1)
     if reduction == "mean":
         return losses.sum() / (scores.data.size // classes)
     return _reduce(losses, reduction)

@@ -612,7 +612,7 @@ class NormalizedExp(Function):
         return out * (grad - (grad * out).sum(axis=self.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogNormalizedExp(Function):
     """out = x - logsumexp(x, axis);  dx = grad - softmax(x) * sum(grad, axis)."""
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
