@@ -45,7 +45,7 @@ def test_cross_entropy_value_and_gradcheck(logits, labels, reduction):
 def test_fused_cross_entropy_agrees_with_log_softmax_plus_nll(logits, labels, reduction, rng):
     fused, composed = f64(logits), f64(logits)
     out_fused = F.cross_entropy(fused, labels, reduction=reduction)
-    out_composed = F.nll_loss(F.log_softmax(composed), labels, reduction=reduction)
+    out_composed = F.nll_loss(F.log_softmax(composed, dim=1), labels, reduction=reduction)
     np.testing.assert_allclose(out_fused.data, out_composed.data, rtol=1e-12)
     upstream = rng.standard_normal(out_fused.shape)
     out_fused.backward(upstream)
