@@ -421,3 +421,10 @@ def test_loader_matches_torch_batches_and_accepts_its_keywords(torch):
 def test_loader_rejects_bad_keywords(kwargs, error, match):
     with pytest.raises(error, match=match):
         DataLoader(numbered(), **kwargs)
+
+
+def test_the_torch_utils_data_path_works():
+    from tinygrad_dropbn.utils.data import DataLoader as Loader
+    from tinygrad_dropbn.utils.data import TensorDataset as Rows
+    from tinygrad_dropbn.utils.data import random_split as split
+    assert (Loader, Rows, split) == (DataLoader, TensorDataset, data.random_split)
