@@ -94,6 +94,8 @@ CASES = [
     Case("sigmoid", lambda a: a.sigmoid(), lambda a: 1 / (1 + np.exp(-a)), None, ((2, 3),),
          "unary"),
     Case("tanh", lambda a: a.tanh(), np.tanh, None, ((2, 3),), "unary"),
+    Case("sin", lambda a: a.sin(), np.sin, None, ((2, 3),), "unary"),
+    Case("cos", lambda a: a.cos(), np.cos, None, ((2, 3),), "unary"),
     Case("abs", lambda a: a.abs(), np.abs, None, ((2, 3),), "unary"),
     Case("clip", lambda a: a.clip(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5),
          lambda a: a.clamp(-0.5, 0.5), ((2, 3),), "unary"),

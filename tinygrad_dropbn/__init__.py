@@ -22,10 +22,10 @@ from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, f
                         linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                         zeros, zeros_like)
 from .functions import (abs, add, amax, amin, argmax, argmin, argsort, chunk, clamp, clip,
-                        clone, div, exp, flatten, gather, log, log_softmax, logsumexp, matmul,
-                        max, mean, min, mm, mul, neg, numel, permute, pow, relu, reshape,
-                        sigmoid, softmax, sort, split, sqrt, square, squeeze, std, sub, sum, t,
-                        tanh, topk, transpose, unflatten, unsqueeze, var)
+                        clone, cos, div, exp, flatten, gather, log, log_softmax, logsumexp,
+                        matmul, max, mean, min, mm, mul, neg, numel, permute, pow, relu,
+                        reshape, sigmoid, sin, softmax, sort, split, sqrt, square, squeeze, std,
+                        sub, sum, t, tanh, topk, transpose, unflatten, unsqueeze, var)
 from . import autograd, data, nn, optim  # subpackages, imported after the core they build on
 from .autograd import inference_mode
 
@@ -48,8 +48,8 @@ __all__ = [
     "ones_like", "rand_like", "randint", "randn_like", "zeros_like",
     # function forms of the Tensor methods
     "abs", "add", "amax", "amin", "argmax", "argmin", "argsort", "chunk", "clamp", "clip",
-    "clone", "div", "exp", "flatten", "gather", "log", "log_softmax", "logsumexp", "matmul",
-    "max", "mean", "min", "mm", "mul", "neg", "numel", "permute", "pow", "relu", "reshape",
-    "sigmoid", "softmax", "sort", "split", "sqrt", "square", "squeeze", "std", "sub", "sum", "t",
-    "tanh", "topk", "transpose", "unflatten", "unsqueeze", "var",
+    "clone", "cos", "div", "exp", "flatten", "gather", "log", "log_softmax", "logsumexp",
+    "matmul", "max", "mean", "min", "mm", "mul", "neg", "numel", "permute", "pow", "relu",
+    "reshape", "sigmoid", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "std",
+    "sub", "sum", "t", "tanh", "topk", "transpose", "unflatten", "unsqueeze", "var",
 ]

@@ -87,8 +87,10 @@ def arange(start: float, end: Optional[float] = None, step: float = 1, *, dtype:
 
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32)."""
-    return _made(np.linspace(start, end, steps, dtype=np.float64).astype(np.float32), dtype,
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32 unless
+    ``dtype`` says otherwise)."""
+    target = np.float32 if dtype is None else dtypes.as_dtype(dtype)
+    return _made(np.linspace(start, end, steps, dtype=np.float64).astype(target), None,
                  requires_grad, device)
 
 

@@ -413,6 +413,12 @@ class Tensor:
     def sqrt(self) -> "Tensor":
         return ops.Sqrt.apply(self)
 
+    def sin(self) -> "Tensor":
+        return ops.Sine.apply(self)
+
+    def cos(self) -> "Tensor":
+        return ops.Cosine.apply(self)
+
     def relu(self) -> "Tensor":
         return ops.Rectify.apply(self)
 
@@ -1180,6 +1186,8 @@ _UFUNCS = {
     np.log: lambda x: x.log(),
     np.sqrt: lambda x: x.sqrt(),
     np.tanh: lambda x: x.tanh(),
+    np.sin: lambda x: x.sin(),
+    np.cos: lambda x: x.cos(),
     np.absolute: lambda x: x.abs(),
 }
 _UFUNCS.update({ufunc: _constant(ufunc) for ufunc in (

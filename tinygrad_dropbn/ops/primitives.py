@@ -163,6 +163,28 @@ class Sqrt(Function):
         return grad / (2 * out)
 
 
+class Sine(Function):
+    """out = sin(x);  dx = grad * cos(x)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.save_for_backward(x)
+        return np.sin(x)
+
+    def backward(self, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return grad * np.cos(x)
+
+
+class Cosine(Function):
+    """out = cos(x);  dx = -grad * sin(x)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.save_for_backward(x)
+        return np.cos(x)
+
+    def backward(self, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return -grad * np.sin(x)
+
+
 class Rectify(Function):
     """ReLU, the rectified linear unit: out = max(x, 0);  dx = grad * (x > 0)."""
 
