@@ -203,3 +203,22 @@ def test_kernel_choices_are_accepted_and_change_nothing(rng):
         results.append(w.data)
     np.testing.assert_array_equal(results[0], results[1])
     np.testing.assert_array_equal(results[0], results[2])
+
+
+def test_named_parameters_keep_their_names_like_torch(torch):
+    ours = tg.nn.Linear(2, 1)
+    theirs = torch.nn.Linear(2, 1)
+    opt = optim.SGD(ours.named_parameters(), lr=0.1, momentum=0.9)
+    ref = torch.optim.SGD(theirs.named_parameters(), lr=0.1, momentum=0.9)
+    assert list(opt.param_groups[0]) == list(ref.param_groups[0])
+    assert opt.state_dict()["param_groups"] == ref.state_dict()["param_groups"]
+    with pytest.raises(ValueError, match="parameter names or none has"):
+        opt.add_param_group({"params": [tg.Tensor([1.0], requires_grad=True)]})
+    with pytest.raises(ValueError, match="some names are missing"):
+        optim.SGD([("weight", ours.weight), ours.bias])
+
+
+def test_a_group_with_its_own_options_has_torchs_key_order(torch):
+    ours = optim.Adam([{"params": [tg.Tensor([1.0], requires_grad=True)], "eps": 1e-6}])
+    theirs = torch.optim.Adam([{"params": [torch.ones(1, requires_grad=True)], "eps": 1e-6}])
+    assert list(ours.param_groups[0]) == list(theirs.param_groups[0])

@@ -32,8 +32,10 @@ class Optimizer:
     """Base class of the optimizers: subclasses implement :meth:`_update_group`.
 
     Args:
-        params: an iterable of tensors, or of dicts (parameter groups) each holding ``"params"``
-            and any hyperparameters that override ``defaults`` for that group.
+        params: an iterable of tensors, of ``(name, tensor)`` pairs (``model.named_parameters()``:
+            the names are kept in each group's ``"param_names"``, as in PyTorch), or of dicts
+            (parameter groups) each holding ``"params"`` and any hyperparameters that override
+            ``defaults`` for that group.
         defaults: the hyperparameters of groups that do not set their own.
 
     Attributes:
@@ -79,6 +81,15 @@ class Optimizer:
             raise TypeError(_UNORDERED)
         else:
             params = list(params)
+        named = [p for p in params if isinstance(p, tuple)]
+        if named and len(named) != len(params):
+            raise ValueError("either every parameter has a name, as model.named_parameters() "
+                             "gives, or none has; some names are missing")
+        if named:
+            if any(len(p) != 2 or not isinstance(p[0], str) for p in named):
+                raise TypeError("named parameters must be (name, tensor) pairs, as "
+                                "model.named_parameters() gives")
+            names, params = [name for name, _ in named], [p for _, p in named]
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"an optimizer can only update Tensors, got {type(p).__name__}")
@@ -93,7 +104,15 @@ class Optimizer:
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
-        group = {**self.defaults, **param_group, "params": params}
+        for group in self.param_groups:
+            if ("param_names" in group) != bool(named):
+                raise ValueError("every parameter group of an optimizer has parameter names or "
+                                 f"none has: this group {'has' if named else 'has none'}")
+        group = {**param_group, "params": params}  # PyTorch's key order
+        if named:
+            group["param_names"] = names
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
         self._check_options(group)
         self.param_groups.append(group)
 
