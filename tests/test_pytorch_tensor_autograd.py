@@ -121,8 +121,11 @@ F64 = np.random.default_rng(1).permutation(24).reshape(2, 3, 4) / 7.0 - 1.5
     lambda x: x.clamp(min=tg.tensor(np.full(4, -0.55))),
     lambda x: tg.cat(x.split([1, 3], dim=-1)[1].chunk(2, 1)[::-1], dim=1),
     lambda x: x.unflatten(2, (2, 2)).expand_as(tg.zeros(3, 2, 3, 2, 2)),
+    lambda x: x.sin() * x.cos(),
+    lambda x: tg.where(x > 0, x, 0.0) + tg.where(x < 0.45, 1.0, x),
 ], ids=["repeat", "repeat new dims", "max dim", "min dim keepdim", "sort", "topk", "gather",
-        "var correction", "std correction", "clamp tensor", "split chunk", "unflatten"])
+        "var correction", "std correction", "clamp tensor", "split chunk", "unflatten", "sin cos",
+        "where with numbers"])
 def test_new_ops_by_finite_differences(function):
     x = tg.tensor(F64, requires_grad=True)
     assert tg.gradcheck(function, [x])
