@@ -42,6 +42,9 @@ def models(rng):
     yield "batch norm of (N, C, L)", nn.Sequential(
         trained_batchnorm(nn.BatchNorm1d(3), (4, 3, 5), rng), nn.Flatten(),
         nn.Linear(15, 2)), (4, 3, 5)
+    yield "batch norm 2d", nn.Sequential(
+        trained_batchnorm(nn.BatchNorm2d(2), (4, 2, 3, 3), rng), nn.Flatten(),
+        nn.Linear(18, 2)), (4, 2, 3, 3)
     yield "gelu", nn.Sequential(nn.Linear(4, 6), nn.GELU(), nn.Linear(6, 6),
                                 nn.GELU(approximate="tanh")), (5, 4)
     yield "elu and silu", nn.Sequential(nn.Linear(4, 6), nn.ELU(alpha=0.7), nn.Linear(6, 6),
