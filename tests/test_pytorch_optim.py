@@ -222,3 +222,21 @@ def test_a_group_with_its_own_options_has_torchs_key_order(torch):
     ours = optim.Adam([{"params": [tg.Tensor([1.0], requires_grad=True)], "eps": 1e-6}])
     theirs = torch.optim.Adam([{"params": [torch.ones(1, requires_grad=True)], "eps": 1e-6}])
     assert list(ours.param_groups[0]) == list(theirs.param_groups[0])
+
+
+def test_a_state_dict_saved_before_the_newer_options_existed_still_loads():
+    w = tg.Tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.AdamW([w], lr=0.1)
+    w.grad = tg.Tensor([1.0, 1.0])
+    opt.step()
+    saved = opt.state_dict()
+    for key in ["maximize", "foreach", "capturable", "differentiable", "fused",
+                "decoupled_weight_decay"]:
+        del saved["param_groups"][0][key]
+    fresh = optim.AdamW([tg.Tensor([1.0, 2.0], requires_grad=True)], lr=0.1)
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["decoupled_weight_decay"] is True
+    assert fresh.param_groups[0]["maximize"] is False
+    del saved["param_groups"][0]["betas"]
+    with pytest.raises(ValueError, match=r"lacks AdamW's hyperparameters \['betas'\]"):
+        fresh.load_state_dict(saved)

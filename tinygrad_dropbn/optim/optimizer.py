@@ -24,6 +24,11 @@ from ..tensor import Tensor
 
 ParamsT = Union[Iterable[Tensor], Iterable[dict]]
 
+# Options that state_dicts saved before they existed lack; loading fills in the defaults, as
+# PyTorch's optimizers do.
+_LATER_OPTIONS = frozenset({"maximize", "foreach", "capturable", "differentiable", "fused",
+                            "decoupled_weight_decay"})
+
 _UNORDERED = ("optimizer parameters must be in an ordered collection (a list), not a set: a "
               "set's order changes between runs, and so would the state_dict's numbering")
 
@@ -264,15 +269,17 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"parameter group {number} has {len(group['params'])} "
                                  f"parameters, the state_dict's has {len(saved['params'])}")
-            missing = sorted(set(self.defaults) - set(saved))
+            missing = sorted(set(self.defaults) - set(saved) - _LATER_OPTIONS)
             if missing:
                 raise ValueError(
                     f"parameter group {number} of the state_dict lacks {type(self).__name__}'s "
                     f"hyperparameters {missing}: was it saved from a different optimizer? "
                     f"Load it into the optimizer type that saved it.")
             by_index.update(zip(saved["params"], group["params"]))
-            new_group = {**{k: v for k, v in saved.items() if k != "params"},
-                         "params": group["params"]}
+            new_group = {"params": group["params"],
+                         **{k: v for k, v in saved.items() if k != "params"}}
+            for key in _LATER_OPTIONS & set(self.defaults):
+                new_group.setdefault(key, self.defaults[key])
             self._check_options(new_group)
             new_groups.append(new_group)
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
