@@ -29,6 +29,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
+from . import tensor_hooks
+
 # NOTE: "Tensor" in annotations names tinygrad_dropbn.tensor.Tensor, which is built on this
 # module; the engine only ever reaches tensors through the ones it is given.
 Tensor = Any
@@ -428,7 +430,7 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
     for t, g in zip(outputs, grad_outputs):
         if t.grad_fn is None:
             if t._hooks:
-                _hold(held, t, g)
+                tensor_hooks.hold(held, t, g)
             elif deliver is None:
                 _accumulate_grad(t, g, create_graph)
             else:
@@ -440,7 +442,10 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
     for fn in order:
         grad = grads.pop(fn, None)
         if fn.hooks and grad is not None:
-            grad = _hooked_output_gradient(fn, grad, create_graph, deliver is None)
+            t = tensor_hooks.output_of(fn, grad, create_graph)
+            grad = tensor_hooks.run(fn.hooks, t, grad, create_graph)
+            if t._retains_grad and deliver is None:  # after the hooks, as in PyTorch
+                _accumulate_grad(t, grad, create_graph)
         if wanted_outputs and fn in wanted_outputs:
             found[id(wanted_outputs[fn])] = grad
         inputs = fn.inputs
@@ -460,7 +465,7 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
             parent = t.grad_fn
             if parent is None:
                 if t._hooks:
-                    _hold(held, t, g)
+                    tensor_hooks.hold(held, t, g)
                 elif deliver is None:
                     _accumulate_grad(t, g, create_graph)
                 else:
@@ -471,50 +476,11 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
             previous = grads.get(parent)
             grads[parent] = g if previous is None else previous + g
     for t, g in held.values():
-        g = _hooked(t._hooks, t, g, create_graph)
+        g = tensor_hooks.run(t._hooks, t, g, create_graph)
         if deliver is None:
             _accumulate_grad(t, g, create_graph)
         else:
             deliver(t, g)
-
-
-def _hold(held: dict, t: "Tensor", g: Any) -> None:
-    """Sum a hooked leaf's gradient until the sweep ends: its hooks see the whole of it."""
-    entry = held.get(id(t))
-    if entry is None:
-        held[id(t)] = [t, g]
-    else:
-        entry[1] = entry[1] + g
-
-
-def _hooked_output_gradient(fn: Function, grad: Any, create_graph: bool,
-                            accumulate: bool) -> Any:
-    """The gradient of ``fn``'s output after its tensor's hooks; a tensor that retains its
-    gradient gets this one (PyTorch runs that after the other hooks)."""
-    t = fn.hooked_tensor()
-    if t is None:  # NOTE: the tensor is gone; its hooks still apply to the gradient
-        t = fn.inputs[0]._from_op(grad, None) if not create_graph else grad
-    grad = _hooked(fn.hooks, t, grad, create_graph)
-    if accumulate and t._retains_grad:
-        _accumulate_grad(t, grad, create_graph)
-    return grad
-
-
-def _hooked(hooks: list, t: "Tensor", grad: Any, create_graph: bool) -> Any:
-    """``grad`` after each of ``t``'s hooks in turn; a hook returning a tensor replaces it."""
-    for hook in list(hooks):
-        result = hook(grad if create_graph else t._from_op(grad, None))
-        if result is None:
-            continue
-        if create_graph and isinstance(result, (np.ndarray, np.generic)):
-            result = t._from_op(result, None)
-        elif not create_graph and hasattr(result, "grad_fn"):
-            result = result.data
-        if np.shape(result) != np.shape(grad):
-            raise RuntimeError(f"a hook returned a gradient of shape {np.shape(result)} for a "
-                               f"tensor of shape {np.shape(grad)}; it must keep the shape")
-        grad = result
-    return grad
 
 
 def _call_backward(fn: Function, grad: Any, create_graph: bool) -> tuple:
