@@ -62,8 +62,8 @@ def test_a_mismatched_torch_state_dict_names_the_key_and_changes_nothing(torch):
     ours = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
     before = ours.state_dict()
-    with pytest.raises(RuntimeError, match=r"size mismatch for '2.weight'.*nothing was changed|"
-                                           r"nothing was changed[\s\S]*size mismatch for '2.weight'"):
+    with pytest.raises(RuntimeError,
+                       match=r"nothing was changed[\s\S]*size mismatch for '2.weight'"):
         ours.load_state_dict(theirs.state_dict())
     for key, value in ours.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
