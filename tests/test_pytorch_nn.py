@@ -681,3 +681,17 @@ def test_embedding_from_pretrained_matches_torch(torch):
     assert trainable.weight.requires_grad and trainable.weight.data is not table
     with pytest.raises(ValueError, match="2-d float table"):
         nn.Embedding.from_pretrained(np.arange(3.0))
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_minus_infinity_scores_of_other_classes_are_fine_like_torch(torch, name):
+    x = np.array([[-np.inf, 0.0, 1.0], [2.0, -np.inf, 0.5]])
+    t = np.array([2, 0])
+    ours, theirs = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with np.errstate(all="raise"):
+        out = getattr(F, name)(ours, t, reduction="sum")
+        out.backward()
+    expected = getattr(torch.nn.functional, name)(theirs, torch.tensor(t), reduction="sum")
+    expected.backward()
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)

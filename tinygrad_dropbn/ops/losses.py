@@ -37,6 +37,12 @@ def _softmax(logits: Any) -> Any:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def _weighted_sum(q: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
+    """sum_c q_c log_probs_c along axis 1, where q = 0 adds 0 even against a -inf."""
+    with np.errstate(invalid="ignore"):  # 0 * -inf, replaced just below
+        return np.where(q != 0, q * log_probs, 0).sum(axis=1)
+
+
 def reduce_losses(losses: np.ndarray, reduction: str, denominator: float) -> np.ndarray:
     """The per-position losses summed ("sum"), divided by ``denominator`` ("mean") or kept."""
     if reduction == "none":
@@ -81,8 +87,7 @@ class CrossEntropy(Function):
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
         log_probs = shifted - np.log(total)
-        # NOTE: where(q != 0, ...) so that a -inf log-probability with q = 0 adds 0, not NaN.
-        losses = -np.where(coefficients != 0, coefficients * log_probs, 0).sum(axis=1)
+        losses = -_weighted_sum(coefficients, log_probs)
         exp /= total
         self.softmax = exp  # reused by the array backward; a recorded one recomputes it
         return reduce_losses(losses, reduction, denominator)
@@ -109,7 +114,7 @@ class NegativeLogLikelihood(Function):
                 denominator: float) -> np.ndarray:
         self.coefficients, self.reduction, self.denominator = coefficients, reduction, denominator
         self.shape = log_probs.shape
-        losses = -np.where(coefficients != 0, coefficients * log_probs, 0).sum(axis=1)
+        losses = -_weighted_sum(coefficients, log_probs)
         return reduce_losses(losses, reduction, denominator)
 
     def backward(self, grad: Any) -> Any:
