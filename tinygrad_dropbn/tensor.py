@@ -15,12 +15,14 @@ Dtype rules (NumPy 2 promotes eagerly; a float32 network must stay float32):
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from . import engine
 from . import random as _random
+from . import validation
 from .ops import primitives as ops
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
@@ -50,7 +52,7 @@ class Tensor:
         array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "name", "_retains_grad",
+    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "name", "_retains_grad",
                  "_version_counter", "_used_by_graph", "__weakref__")
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
@@ -59,12 +61,14 @@ class Tensor:
             data = data.data
         if isinstance(data, (np.ndarray, np.generic)):
             array = np.array(data, dtype=dtype, copy=True)
+            if array.dtype.kind not in "biufc":
+                validation.refuse_non_numeric(array)
         else:
-            array = np.array(data, dtype=np.float32 if dtype is None else dtype)
+            array = validation.numeric_array(data, np.float32 if dtype is None else dtype)
         self.data = array
         self.grad: Optional[Tensor] = None
         self.grad_fn: Optional[engine.Function] = None
-        self.requires_grad = False
+        self._requires_grad = False
         self.name = name
         self._retains_grad = False
         self._version_counter = engine.UNCHANGED
@@ -82,7 +86,7 @@ class Tensor:
         t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
-        t.requires_grad = grad_fn is not None
+        t._requires_grad = grad_fn is not None
         t.name = None
         t._retains_grad = False
         t._version_counter = _UNCHANGED
@@ -147,8 +151,18 @@ class Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad cannot be turned off on a non-leaf tensor; "
                                "use .detach() instead")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
+
+    def _set_requires_grad(self, requires_grad: bool) -> None:
+        if self.grad_fn is not None:
+            raise RuntimeError(validation.NON_LEAF_REQUIRES_GRAD)
+        self.requires_grad_(requires_grad)
+
+    # NOTE: read through a C getter: the engine reads the flag of every input of every op.
+    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
+                             doc="Whether ops on this tensor are recorded for backward(); "
+                                 "assignable on leaves only, as in PyTorch.")
 
     def retain_grad(self) -> "Tensor":
         """Keep ``.grad`` on this non-leaf tensor after ``backward()`` (leaves always keep it)."""
@@ -376,10 +390,16 @@ class Tensor:
 
     def argmax(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
         """Indices of the maxima (not differentiable)."""
-        return Tensor._from_op(np.argmax(self.data, axis=axis, keepdims=keepdims), None)
+        try:
+            return Tensor._from_op(np.argmax(self.data, axis=axis, keepdims=keepdims), None)
+        except ValueError:  # nothing to take the maximum of
+            raise validation.empty_reduction_error("argmax", self.shape, axis) from None
 
     def argmin(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
-        return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
+        try:
+            return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
+        except ValueError:
+            raise validation.empty_reduction_error("argmin", self.shape, axis) from None
 
     def reshape(self, *shape: Any) -> "Tensor":
         shape = _shape(shape)
@@ -434,7 +454,11 @@ class Tensor:
         return ops.Transpose.apply(self, axes=normalized)
 
     def __getitem__(self, index: Any) -> "Tensor":
-        return ops.GetItem.apply(self, index=_raw_index(index))
+        index = _raw_index(index)
+        try:
+            return ops.GetItem.apply(self, index=index)
+        except IndexError as err:
+            raise validation.index_error(self.shape, index, err) from None
 
     def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
         """Exchange two axes (``torch.swapaxes``, NumPy's ``swapaxes``)."""
@@ -493,7 +517,11 @@ class Tensor:
         return self._in_place(ops.Fill, _as_tensor(src, like=self))
 
     def __setitem__(self, index: Any, value: ArrayLike) -> None:
-        self._in_place(ops.SetItem, _as_tensor(value, like=self), index=_raw_index(index))
+        index = _raw_index(index)
+        try:
+            self._in_place(ops.SetItem, _as_tensor(value, like=self), index=index)
+        except IndexError as err:
+            raise validation.index_error(self.shape, index, err) from None
 
     def _in_place(self, op: type, *operands: Any, **attributes: Any) -> "Tensor":
         """Write ``op(self, *operands)`` into this tensor's own array.
@@ -533,7 +561,7 @@ class Tensor:
         np.copyto(self.data, result.data, casting="unsafe")
         counter.bump()
         if recording:
-            self.grad_fn, self.requires_grad = result.grad_fn, True
+            self.grad_fn, self._requires_grad = result.grad_fn, True
         return self
 
     # NumPy's functions on tensors run as ops, so backward rules written with them also work
