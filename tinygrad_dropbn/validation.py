@@ -11,10 +11,12 @@ import numpy as np
 
 
 def empty_reduction_error(name: str, shape: tuple, axis: Any) -> Exception:
-    """The error for ``max``/``min`` over no element, PyTorch's exception type: over the whole
-    of an empty tensor a RuntimeError, over an axis of size 0 an IndexError."""
+    """The error for ``max``/``min``/``argmax``/``argmin`` over no element, with PyTorch's
+    exception type: an IndexError, except for ``max()``/``min()`` of a whole empty tensor, for
+    which PyTorch raises a RuntimeError."""
     if axis is None:
-        return RuntimeError(
+        error = IndexError if name.startswith("arg") else RuntimeError
+        return error(
             f"{name}() of an empty tensor (shape {tuple(shape)}) has no value; reduce along an "
             f"axis of non-zero size with {name}(axis=...), or check the input is not empty")
     return IndexError(
