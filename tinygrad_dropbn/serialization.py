@@ -162,7 +162,7 @@ def load(path: PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, np.nda
     """Read a checkpoint written by :func:`save` (or ``np.savez``) into ``{key: array}``.
 
     Before any array is decompressed, the archive's directory and every array's header are
-    checked (see the module docstring), so a hostile file is refused in well under a second
+    checked (see the module docstring), so a hostile file is refused from its metadata alone
     and never makes NumPy allocate more than ``max_bytes``.
 
     Args:
