@@ -103,3 +103,28 @@ def test_empty_reductions_follow_torch(torch):
             getattr(torch.zeros(0, 3), name)()
         with pytest.raises(IndexError, match=f"{name}\\(axis=0\\)"):
             getattr(empty, name)(axis=0)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x: x + "a", TypeError, "a tensor operation needs numbers, got str 'a'"),
+    (lambda x: "1.5" * x, TypeError, "got str '1.5'"),  # NumPy alone would read it as 1.5
+    (lambda x: x + None, TypeError, "got NoneType None"),  # NumPy alone would make it NaN
+    (lambda x: x * [[1.0, 2.0], [3.0]], ValueError, "ragged.*length 2 at dim 1 \\(got 1\\)"),
+    (lambda x: x.softmax(axis=2), ValueError, "axis 2 is out of range for a tensor with 2"),
+    (lambda x: x.log_softmax(axis=-3), ValueError, "axis -3 is out of range"),
+    (lambda x: x.unsqueeze(3), ValueError, "unsqueeze: axis 3.*shape \\(2, 3\\).*-3 to 2"),
+    (lambda x: x.argmax(axis=2), ValueError, "argmax: axis 2 is out of range"),
+    (lambda x: tg.where(tg.zeros(4) > 0, x, x), ValueError,
+     "Where: shapes \\(4,\\) and \\(2, 3\\) and \\(2, 3\\) cannot be broadcast"),
+])
+def test_operand_and_axis_errors_are_ours(call, error, message):
+    with pytest.raises(error, match=message):
+        call(tg.zeros(2, 3, requires_grad=True))
+
+
+def test_valid_operands_and_axes_still_work():
+    x = tg.zeros(2, 3)
+    assert (x + [1.0, 2.0, 3.0]).shape == (2, 3)
+    assert (x * np.float64(2)).dtype == np.float32
+    assert x.unsqueeze(-3).shape == (1, 2, 3) and x.unsqueeze(2).shape == (2, 3, 1)
+    np.testing.assert_allclose(x.softmax(axis=-2).numpy(), np.full((2, 3), 0.5))

@@ -392,13 +392,17 @@ class Tensor:
         """Indices of the maxima (not differentiable)."""
         try:
             return Tensor._from_op(np.argmax(self.data, axis=axis, keepdims=keepdims), None)
-        except ValueError:  # nothing to take the maximum of
+        except ValueError:  # no such axis, or nothing to take the maximum of
+            if axis is not None:
+                _axis_index(axis, self.data.ndim, "argmax")
             raise validation.empty_reduction_error("argmax", self.shape, axis) from None
 
     def argmin(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
         try:
             return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
         except ValueError:
+            if axis is not None:
+                _axis_index(axis, self.data.ndim, "argmin")
             raise validation.empty_reduction_error("argmin", self.shape, axis) from None
 
     def reshape(self, *shape: Any) -> "Tensor":
@@ -424,6 +428,7 @@ class Tensor:
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
     def unsqueeze(self, axis: int) -> "Tensor":
+        validation.check_new_axis(axis, self.shape, "unsqueeze")
         return self.reshape(np.expand_dims(self.data, axis).shape)
 
     def squeeze(self, axis: Optional[int] = None) -> "Tensor":
@@ -690,7 +695,13 @@ def _as_tensor(x: Any, like: Tensor) -> Tensor:
                                                      and like_dtype.kind == "f"):
         return Tensor._from_op(x.copy(), None)
     if like_dtype.kind == "f":
-        return Tensor._from_op(np.array(x, dtype=like_dtype), None)
+        if x is None or type(x) in (str, bytes):  # NumPy would make None a NaN, "1.5" a 1.5
+            validation.numeric_array(x, like_dtype, "a tensor operation")
+        try:
+            return Tensor._from_op(np.array(x, dtype=like_dtype), None)
+        except (TypeError, ValueError):
+            validation.numeric_array(x, like_dtype, "a tensor operation")  # says what is wrong
+            raise
     if isinstance(x, (int, np.generic)):
         return Tensor._from_op(np.asarray(x), None)
     return Tensor(x)
@@ -782,7 +793,10 @@ def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
         a = _as_tensor(a, like=b)
     if not isinstance(b, Tensor):
         b = _as_tensor(b, like=a)
-    return ops.Where.apply(condition, a, b)
+    try:
+        return ops.Where.apply(condition, a, b)
+    except ValueError as err:
+        raise _shape_error(err, ops.Where, (condition, a, b)) from None
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:

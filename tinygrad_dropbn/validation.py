@@ -42,10 +42,11 @@ def refuse_non_numeric(array: np.ndarray) -> None:
                         f"(shape {array.shape}); convert it first, e.g. arr.astype(np.float32)")
 
 
-def numeric_array(data: Any, dtype: Any) -> np.ndarray:
+def numeric_array(data: Any, dtype: Any, what: str = "Tensor()") -> np.ndarray:
     """``data`` (a number, a nested list of numbers, or anything with ``__array__``) as an
     array of ``dtype``, or a TypeError/ValueError naming what is wrong, as ``torch.tensor``
-    refuses it: None, strings, other objects, ragged lists."""
+    refuses it: None, strings, other objects, ragged lists. ``what`` names the caller in the
+    message."""
     if type(data) in (float, int, bool):
         return np.array(data, dtype=dtype)
     try:
@@ -53,15 +54,15 @@ def numeric_array(data: Any, dtype: Any) -> np.ndarray:
     except ValueError as err:
         problem = _ragged(data)
         if problem is None:
-            raise ValueError(f"Tensor() cannot make an array from {type(data).__name__}: "
+            raise ValueError(f"{what} cannot make an array from {type(data).__name__}: "
                              f"{err}") from None
-        raise ValueError(f"Tensor() got a ragged nested sequence: {problem}; every row must "
+        raise ValueError(f"{what} got a ragged nested sequence: {problem}; every row must "
                          "have the same length") from None
     if inferred.dtype.kind not in _NUMERIC_KINDS:
         culprit = _first_non_number(data)
         if culprit is not None:
             where, value = culprit
-            raise TypeError(f"Tensor() needs numbers, got {type(value).__name__} {value!r}"
+            raise TypeError(f"{what} needs numbers, got {type(value).__name__} {value!r}"
                             f"{where}; give a number, a nested list of numbers or an ndarray")
         if inferred.dtype.kind != "O":
             refuse_non_numeric(inferred)
@@ -136,3 +137,11 @@ def index_error(shape: tuple, index: Any, err: IndexError) -> IndexError:
         axis += getattr(part, "ndim", 1) if not isinstance(part, slice) else 1
     reason = str(err).replace("array", "tensor")
     return IndexError(f"cannot index a tensor of shape {tuple(shape)} with {index!r}: {reason}")
+
+
+def check_new_axis(axis: int, shape: tuple, what: str) -> None:
+    """Raise unless ``axis`` can place a new axis in a tensor of ``shape`` (-ndim-1 to ndim)."""
+    ndim = len(shape)
+    if not -ndim - 1 <= axis <= ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for a tensor of shape "
+                         f"{tuple(shape)}: a new axis goes at {-ndim - 1} to {ndim}")

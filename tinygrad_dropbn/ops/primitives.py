@@ -623,7 +623,7 @@ class NormalizedExp(Function):
     ``axis``;  dx = out * (grad - sum(grad * out, axis))."""
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
-        self.axis = axis
+        self.axis = _normalize_axis(axis, x.ndim)
         with _ieee():
             exp = np.exp(x - x.max(axis=axis, keepdims=True))
             out = exp / exp.sum(axis=axis, keepdims=True)
@@ -639,7 +639,7 @@ class LogSoftmax(Function):
     """out = x - logsumexp(x, axis);  dx = grad - softmax(x) * sum(grad, axis)."""
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
-        self.axis = axis
+        self.axis = _normalize_axis(axis, x.ndim)
         with _ieee():
             shifted = x - x.max(axis=axis, keepdims=True)
             out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
