@@ -404,7 +404,7 @@ def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(np.lib.format, "write_array", disk_full)
-    with pytest.raises(OSError, match=f"cannot save to .*model.npz.*No space left"):
+    with pytest.raises(OSError, match="cannot save to .*model.npz.*No space left"):
         tg.save({"w": np.ones(3)}, path)
     monkeypatch.undo()
     np.testing.assert_array_equal(tg.load(path)["w"], np.zeros(3))
