@@ -245,6 +245,8 @@ def test_archive_larger_than_max_bytes_is_refused_before_decompressing(tmp_path)
     assert tg.load(path, max_bytes=10**6)["w"].shape == (1000,)
     with pytest.raises(CheckpointError, match="limit of 2000 bytes.*max_bytes="):
         tg.load(path, max_bytes=2000)
+    with pytest.raises(ValueError, match="max_bytes must be a non-negative integer.*got '4GB'"):
+        tg.load(path, max_bytes="4GB")
 
 
 def test_declared_sizes_over_the_limit_are_refused_from_the_directory(tmp_path, no_decompression):
@@ -409,3 +411,19 @@ def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
     monkeypatch.undo()
     np.testing.assert_array_equal(tg.load(path)["w"], np.zeros(3))
     assert os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_load_reads_each_array_once_into_its_own_buffer(tmp_path):
+    import tracemalloc
+    path = tmp_path / "big.npz"
+    array = np.arange(4_000_000, dtype=np.float64)  # 32 MB
+    tg.save({"w": array}, path)
+    tracemalloc.start()
+    try:
+        loaded = tg.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(loaded["w"], array)
+    # the array plus one read chunk; reading the member whole and copying it would need twice
+    assert peak < array.nbytes + 8 * 2**20, peak

@@ -55,7 +55,7 @@ _END_OF_DIRECTORY = struct.Struct("<4s4H2LH")  # the zip's end-of-central-direct
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 _ZIP64_END_OF_DIRECTORY = struct.Struct("<4sQ2H2L4Q")
 _LOCAL_HEADER_SIZE = 30
-_READ_CHUNK = 16 * 2**20
+_READ_CHUNK = 2**20  # small: the zip reader holds about two copies of each chunk
 
 
 class CheckpointError(ValueError):
@@ -240,6 +240,9 @@ def _guarded(path: str, where: str, read: Any, *args: Any) -> Any:
 
 def _checked_archive(path: str, file: IO[bytes], max_bytes: int) -> zipfile.ZipFile:
     """The zip archive in ``file``, after every check that needs only its directory."""
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be a non-negative integer (a number of bytes), got "
+                         f"{max_bytes!r}")
     size = os.fstat(file.fileno()).st_size
     head = file.read(len(_NPY_MAGIC))
     if not head.startswith(_ZIP_MAGIC):
