@@ -187,7 +187,8 @@ class Sqrt(Function):
 class Rectify(Function):
     """ReLU, the rectified linear unit: out = max(x, 0);  dx = grad * (x > 0).
 
-    NOTE: written ``not (out <= 0)`` so that, as in PyTorch, a NaN passes its gradient on.
+    NOTE: the mask is written ``out != 0`` (out is never negative) so that, as in PyTorch, a
+    NaN passes its gradient on.
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -196,7 +197,7 @@ class Rectify(Function):
         return out
 
     def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return grad * ~(out <= 0)
+        return grad * (out != 0)
 
 
 class LeakyRectify(Function):
@@ -417,10 +418,10 @@ class Std(Var):
 class Max(Function):
     """out = max of x over ``axis``;  dx = grad shared equally among the maximal elements.
 
-    Ties split the gradient evenly, as in PyTorch. At a NaN (the maximum, as in PyTorch) the
-    full reduction ``max()`` shares the gradient among the NaNs, like ``torch.max()``; a
-    reduction over given axes has no element equal to its result there, and its gradient is NaN
-    there, like ``torch.amax``'s.
+    Ties split the gradient evenly, as in PyTorch. A NaN is the maximum (NumPy and PyTorch
+    agree): the full reduction ``max()`` shares the gradient among the NaNs, like
+    ``torch.max()``, while a reduction over given axes finds no element equal to a NaN result,
+    so its gradient there is NaN, like ``torch.amax``'s.
     """
 
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
@@ -625,8 +626,8 @@ class NormalizedExp(Function):
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.axis = _normalize_axis(axis, x.ndim)
         with _ieee():
-            exp = np.exp(x - x.max(axis=axis, keepdims=True))
-            out = exp / exp.sum(axis=axis, keepdims=True)
+            exp = np.exp(x - x.max(axis=self.axis, keepdims=True))
+            out = exp / exp.sum(axis=self.axis, keepdims=True)
         self.save_for_backward(out)
         return out
 
@@ -641,8 +642,8 @@ class LogSoftmax(Function):
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.axis = _normalize_axis(axis, x.ndim)
         with _ieee():
-            shifted = x - x.max(axis=axis, keepdims=True)
-            out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+            shifted = x - x.max(axis=self.axis, keepdims=True)
+            out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.save_for_backward(out)
         return out
 
