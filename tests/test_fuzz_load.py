@@ -19,7 +19,7 @@ from tinygrad_dropbn.serialization import CheckpointError, checkpoint_shapes
 hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
 
-FUZZ_EXAMPLES = 300
+FUZZ_EXAMPLES = 200
 fuzz_settings = hypothesis.settings(max_examples=FUZZ_EXAMPLES, deadline=None,
                                     derandomize=True, database=None,
                                     suppress_health_check=list(hypothesis.HealthCheck))
