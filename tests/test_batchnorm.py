@@ -419,14 +419,15 @@ def test_wrong_rank_raises(module, shape, message):
     (lambda: nn.BatchNorm1d(0), ValueError, "num_features must be a positive integer"),
     (lambda: nn.BatchNorm1d(3, momentum=-0.1), ValueError,
      r"momentum must be in \[0, 1\], or None"),
-    (lambda: nn.BatchNorm1d(3, eps=-1.0), ValueError, "eps must be a non-negative number"),
+    (lambda: nn.BatchNorm1d(3, eps=-1.0), ValueError, "eps must be a positive number"),
+    (lambda: nn.BatchNorm1d(3, eps=0), ValueError, "eps must be a positive number.*got 0"),
 ])
 def test_argument_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
 
 
-@pytest.mark.parametrize("eps", [-1e-5, float("nan")])
+@pytest.mark.parametrize("eps", [-1e-5, 0.0, float("nan"), float("inf")])
 def test_functional_rejects_a_bad_eps(eps):
-    with pytest.raises(ValueError, match="eps must be a non-negative number"):
+    with pytest.raises(ValueError, match="eps must be a positive number"):
         F.batch_norm(tg.randn(4, 3), None, None, training=True, eps=eps)

@@ -26,12 +26,13 @@ give PyTorch's ``(values, indices)``, ``x.max(axis=1)`` gives the values, as Num
 """
 from __future__ import annotations
 
+import operator
 import weakref
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from . import dtypes, engine
+from . import dtypes, engine, validation
 from .ops import primitives as ops
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
@@ -61,7 +62,7 @@ class Tensor:
         array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "name", "_retains_grad",
+    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "name", "_retains_grad",
                  "_version_counter", "_used_by_graph", "_hooks", "__weakref__")
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
@@ -70,12 +71,14 @@ class Tensor:
             data = data.data
         if isinstance(data, (np.ndarray, np.generic)):
             array = np.array(data, dtype=dtype, copy=True)
+            if array.dtype.kind not in "biufc":
+                validation.refuse_non_numeric(array)
         else:
-            array = np.array(data, dtype=np.float32 if dtype is None else dtype)
+            array = validation.numeric_array(data, np.float32 if dtype is None else dtype)
         self.data = array
         self.grad: Optional[Tensor] = None
         self.grad_fn: Optional[engine.Function] = None
-        self.requires_grad = False
+        self._requires_grad = False
         self.name = name
         self._retains_grad = False
         self._version_counter = engine.UNCHANGED
@@ -94,7 +97,7 @@ class Tensor:
         t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
-        t.requires_grad = grad_fn is not None
+        t._requires_grad = grad_fn is not None
         t.name = None
         t._retains_grad = False
         t._version_counter = _UNCHANGED
@@ -160,8 +163,18 @@ class Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad cannot be turned off on a non-leaf tensor; "
                                "use .detach() instead")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
+
+    def _set_requires_grad(self, requires_grad: bool) -> None:
+        if self.grad_fn is not None:
+            raise RuntimeError(validation.NON_LEAF_REQUIRES_GRAD)
+        self.requires_grad_(requires_grad)
+
+    # NOTE: read through a C getter: the engine reads the flag of every input of every op.
+    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
+                             doc="Whether ops on this tensor are recorded for backward(); "
+                                 "assignable on leaves only, as in PyTorch.")
 
     def retain_grad(self) -> "Tensor":
         """Keep ``.grad`` on this non-leaf tensor after ``backward()`` (leaves always keep it)."""
@@ -596,15 +609,22 @@ class Tensor:
                axis: Optional[int] = None, keepdims: Optional[bool] = None) -> "Tensor":
         """Indices of the first maxima, int64 (not differentiable); over the flattened
         tensor when ``dim`` is None."""
-        return Tensor._from_op(np.argmax(self.data, axis=_dim(dim, axis, "argmax"),
-                                         keepdims=keepdim if keepdims is None else keepdims),
-                               None)
+        return self._arg_extreme(np.argmax, _dim(dim, axis, "argmax"),
+                                 keepdim if keepdims is None else keepdims, "argmax")
 
     def argmin(self, dim: Optional[int] = None, keepdim: bool = False, *,
                axis: Optional[int] = None, keepdims: Optional[bool] = None) -> "Tensor":
-        return Tensor._from_op(np.argmin(self.data, axis=_dim(dim, axis, "argmin"),
-                                         keepdims=keepdim if keepdims is None else keepdims),
-                               None)
+        return self._arg_extreme(np.argmin, _dim(dim, axis, "argmin"),
+                                 keepdim if keepdims is None else keepdims, "argmin")
+
+    def _arg_extreme(self, find: Callable, axis: Optional[int], keepdims: bool,
+                     what: str) -> "Tensor":
+        try:
+            return Tensor._from_op(find(self.data, axis=axis, keepdims=keepdims), None)
+        except ValueError:  # no such axis, or nothing to take the extreme of
+            if axis is not None:
+                _axis_index(axis, self.data.ndim, what)
+            raise validation.empty_reduction_error(what, self.shape, axis) from None
 
     def size(self, dim: Optional[int] = None) -> Any:
         """The shape (a tuple), or the size of dimension ``dim``."""
@@ -736,7 +756,11 @@ class Tensor:
         return tuple(self[before + (slice(end - n, end),)] for n, end in zip(sections, ends))
 
     def __getitem__(self, index: Any) -> "Tensor":
-        return ops.GetItem.apply(self, index=_raw_index(index))
+        index = _raw_index(index)
+        try:
+            return ops.GetItem.apply(self, index=index)
+        except IndexError as err:
+            raise validation.index_error(self.shape, index, err) from None
 
     def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
         """Exchange two axes (``torch.swapaxes``, NumPy's ``swapaxes``)."""
@@ -831,7 +855,11 @@ class Tensor:
         return self._in_place(ops.Div, other)
 
     def __setitem__(self, index: Any, value: ArrayLike) -> None:
-        self._in_place(ops.SetItem, _as_tensor(value, like=self), index=_raw_index(index))
+        index = _raw_index(index)
+        try:
+            self._in_place(ops.SetItem, _as_tensor(value, like=self), index=index)
+        except IndexError as err:
+            raise validation.index_error(self.shape, index, err) from None
 
     def _in_place(self, op: type, *operands: Any, **attributes: Any) -> "Tensor":
         """Write ``op(self, *operands)`` into this tensor's own array.
@@ -871,7 +899,7 @@ class Tensor:
         np.copyto(self.data, result.data, casting="unsafe")
         counter.bump()
         if recording:
-            self.grad_fn, self.requires_grad = result.grad_fn, True
+            self.grad_fn, self._requires_grad = result.grad_fn, True
         return self
 
     # NumPy's functions on tensors run as ops, so backward rules written with them also work
@@ -1043,7 +1071,13 @@ def _as_tensor(x: Any, like: Tensor) -> Tensor:
                                                      and like_dtype.kind == "f"):
         return Tensor._from_op(x.copy(), None)
     if like_dtype.kind == "f":
-        return Tensor._from_op(np.array(x, dtype=like_dtype), None)
+        if x is None or type(x) in (str, bytes):  # NumPy would make None a NaN, "1.5" a 1.5
+            validation.numeric_array(x, like_dtype, "a tensor operation")
+        try:
+            return Tensor._from_op(np.array(x, dtype=like_dtype), None)
+        except (TypeError, ValueError):
+            validation.numeric_array(x, like_dtype, "a tensor operation")  # says what is wrong
+            raise
     if isinstance(x, (int, np.generic)):
         return Tensor._from_op(np.asarray(x), None)
     return Tensor(x)
@@ -1133,7 +1167,10 @@ def where(condition: ArrayLike, input: ArrayLike, other: ArrayLike) -> Tensor:
         other = _as_tensor(other, like=input)
     if input.data.dtype is not other.data.dtype:
         input, other = _promoted(input, other)
-    return ops.Where.apply(condition, input, other)
+    try:
+        return ops.Where.apply(condition, input, other)
+    except ValueError as err:
+        raise _shape_error(err, ops.Where, (condition, input, other)) from None
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:

@@ -28,8 +28,9 @@ class _BatchNorm(Module):
                 or num_features <= 0:
             raise ValueError(f"{name} num_features must be a positive integer (the number of "
                              f"channels), got {num_features!r}")
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
-            raise ValueError(f"{name} eps must be a non-negative number, got {eps!r}")
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < np.inf:
+            raise ValueError(f"{name} eps must be a positive number (it keeps a constant "
+                             f"channel from dividing by zero), got {eps!r}")
         if momentum is not None and (isinstance(momentum, bool)
                                      or not isinstance(momentum, numbers.Real)
                                      or not 0 <= momentum <= 1):

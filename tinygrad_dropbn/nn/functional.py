@@ -203,8 +203,9 @@ def batch_norm(x: Tensor, running_mean: RunningStat, running_var: RunningStat,
     """
     _check_batch_norm_input(x, running_mean, running_var, weight, bias, training)
     momentum = _check_momentum(momentum)
-    if not eps >= 0:  # NOTE: written so that NaN fails too
-        raise ValueError(f"batch_norm eps must be a non-negative number, got {eps!r}")
+    if not 0 < eps < np.inf:  # NOTE: written so that NaN fails too
+        raise ValueError(f"batch_norm eps must be a positive number (it keeps a constant "
+                         f"channel from dividing by zero), got {eps!r}")
     if impl not in ("fused", "composed"):
         raise ValueError(f"batch_norm impl must be 'fused' or 'composed', got {impl!r}")
     if (weight is None) != (bias is None):

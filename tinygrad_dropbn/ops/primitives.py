@@ -9,6 +9,11 @@ The backward rules use only operators, methods that arrays and Tensors share (``
 ``.reshape``, ...) and NumPy functions that Tensor implements (``np.exp``, ``np.where``,
 ``np.broadcast_to``, ...). So each rule also runs on Tensors, which is how
 ``create_graph=True`` records the backward pass and gets gradients of gradients.
+
+Infinities and NaNs behave as in PyTorch, forward and backward. Where IEEE arithmetic defines
+the result (overflow gives inf, 0 / 0 gives NaN, log(0) gives -inf), the ops that can meet
+such a case compute it without NumPy's RuntimeWarning (see :func:`_ieee`); the hottest ops
+(``+``, ``-``, ``*``) are left bare: on small arrays ``np.errstate`` costs more than they do.
 """
 from __future__ import annotations
 
@@ -17,8 +22,15 @@ from typing import Any, Optional
 import numpy as np
 
 from ..engine import Function
+from ..validation import empty_reduction_error
 
 Axis = Optional[Any]  # None, an int, or a tuple of ints
+
+
+def _ieee() -> np.errstate:
+    """A block in which overflow, division by zero and invalid operations give inf and NaN
+    silently, as in PyTorch, instead of NumPy's RuntimeWarning."""
+    return np.errstate(over="ignore", divide="ignore", invalid="ignore")
 
 
 def _normalize_axis(axis: Axis, ndim: int) -> tuple:
@@ -76,14 +88,16 @@ class Div(Function):
     """out = a / b;  da = grad / b, db = -grad * a / b**2 = -grad * out / b."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = a / b
+        with _ieee():
+            out = a / b
         self.save_for_backward(b, out)
         return out
 
     def backward(self, grad: np.ndarray, b: np.ndarray, out: np.ndarray) -> tuple:
         needs_a, needs_b = self.needs_input_grad
-        grad_a = grad / b
-        return (grad_a if needs_a else None), (-grad_a * out if needs_b else None)
+        with _ieee():
+            grad_a = grad / b
+            return (grad_a if needs_a else None), (-grad_a * out if needs_b else None)
 
 
 class Neg(Function):
@@ -105,7 +119,8 @@ class Pow(Function):
     """
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = a ** b
+        with _ieee():
+            out = a ** b
         self.save_for_backward(a, b, out)
         self.exponent = b.item() if b.ndim == 0 else None
         return out
@@ -114,7 +129,7 @@ class Pow(Function):
                  out: np.ndarray) -> tuple:
         needs_a, needs_b = self.needs_input_grad
         grad_a = grad_b = None
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _ieee():
             if needs_a:
                 grad_a = grad * b * a ** (b - 1)
                 if self.exponent is None or self.exponent == 0:
@@ -132,12 +147,14 @@ class Exp(Function):
     """out = exp(x);  dx = grad * out."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.exp(x)
+        with _ieee():
+            out = np.exp(x)
         self.save_for_backward(out)
         return out
 
     def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return grad * out
+        with _ieee():
+            return grad * out
 
 
 class Log(Function):
@@ -145,22 +162,26 @@ class Log(Function):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.save_for_backward(x)
-        return np.log(x)
+        with _ieee():
+            return np.log(x)
 
     def backward(self, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return grad / x
+        with _ieee():
+            return grad / x
 
 
 class Sqrt(Function):
     """out = sqrt(x);  dx = grad / (2 * out)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.sqrt(x)
+        with _ieee():
+            out = np.sqrt(x)
         self.save_for_backward(out)
         return out
 
     def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return grad / (2 * out)
+        with _ieee():
+            return grad / (2 * out)
 
 
 class Sine(Function):
@@ -186,7 +207,11 @@ class Cosine(Function):
 
 
 class Rectify(Function):
-    """ReLU, the rectified linear unit: out = max(x, 0);  dx = grad * (x > 0)."""
+    """ReLU, the rectified linear unit: out = max(x, 0);  dx = grad * (x > 0).
+
+    NOTE: the mask is written ``out != 0`` (out is never negative) so that, as in PyTorch, a
+    NaN passes its gradient on.
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = np.maximum(x, 0)
@@ -194,7 +219,7 @@ class Rectify(Function):
         return out
 
     def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return grad * (out > 0)
+        return grad * (out != 0)
 
 
 class LeakyRectify(Function):
@@ -239,10 +264,10 @@ class HyperbolicTangent(Function):
 
 
 class Abs(Function):
-    """out = |x|;  dx = grad * sign(x) (0 at x = 0, as in PyTorch)."""
+    """out = |x|;  dx = grad * sign(x) (0 at x = 0 and at NaN, as in PyTorch)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.sign = np.sign(x)
+        self.sign = np.where(np.isnan(x), 0, np.sign(x))
         return np.abs(x)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
@@ -266,15 +291,21 @@ class Clip(Function):
 
 
 class Maximum(Function):
-    """out = max(a, b);  the larger input takes the gradient, ties split it in half (as PyTorch)."""
+    """out = max(a, b);  the larger input takes the gradient, ties split it in half (as PyTorch).
+
+    NOTE: as in PyTorch, an input loses the gradient only to a larger one, so where either is
+    NaN (out is NaN) both take the whole gradient.
+    """
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.maximum(a, b)
-        self.share_a = ((a > b) + 0.5 * (a == b)).astype(out.dtype)
+        tie = a == b
+        self.share_a = np.where(tie, 0.5, ~(a < b)).astype(out.dtype)
+        self.share_b = np.where(tie, 0.5, ~(a > b)).astype(out.dtype)
         return out
 
     def backward(self, grad: np.ndarray) -> tuple:
-        return grad * self.share_a, grad * (1 - self.share_a)
+        return grad * self.share_a, grad * self.share_b
 
 
 class Minimum(Maximum):
@@ -339,7 +370,8 @@ class Sum(Function):
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         self.input_shape, self.axes = x.shape, _normalize_axis(axis, x.ndim)
         self.keepdims = keepdims
-        return np.asarray(x.sum(axis=self.axes, keepdims=keepdims))
+        with _ieee():  # inf + -inf is NaN
+            return np.asarray(x.sum(axis=self.axes, keepdims=keepdims))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         kept = grad.reshape(_kept_shape(self.input_shape, self.axes))
@@ -358,7 +390,8 @@ class Mean(Function):
         return np.asarray(x.mean(axis=self.axes, keepdims=keepdims))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        kept = grad.reshape(_kept_shape(self.input_shape, self.axes)) / self.count
+        # NOTE: with no element averaged the input is empty, and so is its gradient.
+        kept = grad.reshape(_kept_shape(self.input_shape, self.axes)) / max(self.count, 1)
         return np.broadcast_to(kept, self.input_shape)
 
 
@@ -412,14 +445,20 @@ class Std(Var):
 class Max(Function):
     """out = max of x over ``axis``;  dx = grad shared equally among the maximal elements.
 
-    Ties split the gradient evenly, like ``torch.amax``.
+    Ties split the gradient evenly, as in PyTorch. A NaN is the maximum (NumPy and PyTorch
+    agree): the full reduction ``max()`` shares the gradient among the NaNs, like
+    ``torch.max()``, while a reduction over given axes finds no element equal to a NaN result,
+    so its gradient there is NaN, like ``torch.amax``'s.
     """
 
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         self.axes, self.keepdims = _normalize_axis(axis, x.ndim), keepdims
+        if any(x.shape[a] == 0 for a in self.axes):
+            raise empty_reduction_error(type(self).__name__.lower(), x.shape, axis)
         out = x.max(axis=self.axes, keepdims=True)
-        winners = x == out
-        self.share = (winners / winners.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
+        winners = (x != x) if axis is None and out != out else x == out  # x != x: NaN
+        with _ieee():
+            self.share = (winners / winners.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
         return np.asarray(out if keepdims else np.squeeze(out, axis=self.axes))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
@@ -607,16 +646,19 @@ class LogSumExp(Function):
         self.axes, self.keepdims = _normalize_axis(axis, x.ndim), keepdims
         shift = x.max(axis=self.axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)
-        out = np.log(np.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
+        with _ieee():
+            out = np.log(np.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
         self.save_for_backward(x)
         return np.asarray(out if keepdims else np.squeeze(out, axis=self.axes))
 
     def backward(self, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
-        # NOTE: softmax from x shifted by its max, not exp(x - out): in float32, x - out loses
-        # the digits that matter once x is in the thousands.
-        exp = np.exp(x - x.max(axis=self.axes, keepdims=True))
-        softmax = exp / exp.sum(axis=self.axes, keepdims=True)
-        return grad.reshape(_kept_shape(x.shape, self.axes)) * softmax
+        # NOTE: softmax from x shifted by its (finite) max, not exp(x - out): in float32,
+        # x - out loses the digits that matter once x is in the thousands.
+        shift = x.max(axis=self.axes, keepdims=True)
+        with _ieee():
+            exp = np.exp(x - np.where(np.isfinite(shift), shift, 0))
+            softmax = exp / exp.sum(axis=self.axes, keepdims=True)
+            return grad.reshape(_kept_shape(x.shape, self.axes)) * softmax
 
 
 class NormalizedExp(Function):
@@ -624,26 +666,30 @@ class NormalizedExp(Function):
     ``axis``;  dx = out * (grad - sum(grad * out, axis))."""
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
-        self.axis = axis
-        exp = np.exp(x - x.max(axis=axis, keepdims=True))
-        out = exp / exp.sum(axis=axis, keepdims=True)
+        self.axis = _normalize_axis(axis, x.ndim)
+        with _ieee():
+            exp = np.exp(x - x.max(axis=self.axis, keepdims=True))
+            out = exp / exp.sum(axis=self.axis, keepdims=True)
         self.save_for_backward(out)
         return out
 
     def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return out * (grad - (grad * out).sum(axis=self.axis, keepdims=True))
+        with _ieee():
+            return out * (grad - (grad * out).sum(axis=self.axis, keepdims=True))
 
 
 class LogNormalizedExp(Function):
     """out = x - logsumexp(x, axis);  dx = grad - softmax(x) * sum(grad, axis)."""
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
-        self.axis = axis
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = _normalize_axis(axis, x.ndim)
+        with _ieee():
+            shifted = x - x.max(axis=self.axis, keepdims=True)
+            out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.save_for_backward(out)
         return out
 
     def backward(self, grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return grad - np.exp(out) * grad.sum(axis=self.axis, keepdims=True)  # exp(out): softmax
+        with _ieee():  # exp(out) is the softmax
+            return grad - np.exp(out) * grad.sum(axis=self.axis, keepdims=True)
 
