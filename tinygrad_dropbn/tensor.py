@@ -675,7 +675,9 @@ class Tensor:
     def unsqueeze(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> "Tensor":
         """Insert a dimension of size 1 at ``dim`` (negative counts from the end of the
         result)."""
-        axis = _axis_index(_dim(dim, axis, "unsqueeze"), self.data.ndim + 1, "unsqueeze")
+        axis = _dim(dim, axis, "unsqueeze")
+        validation.check_new_axis(axis, self.shape, "unsqueeze")
+        axis = _axis_index(axis, self.data.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
