@@ -1,10 +1,9 @@
-"""Drawing the computation graph: DOT source, text tree, recording, renderer discovery and
-rendering."""
+"""Drawing the computation graph: DOT source, text tree and recording (rendering:
+test_visualization_render.py)."""
 import contextlib
 import gc
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -18,8 +17,7 @@ import pytest
 import tinygrad_dropbn as tg
 import tinygrad_dropbn.nn as nn
 from tinygrad_dropbn import engine
-from tinygrad_dropbn.visualization import (GradSummary, RendererNotFoundError, build_graph,
-                                           op_record, render)
+from tinygrad_dropbn.visualization import GradSummary, build_graph, op_record
 from tinygrad_dropbn.visualization.graph import EDGES_RELEASED, NOT_RECORDED, RELEASED
 from tinygrad_dropbn.visualization.summary import GRAD_SCALE, ZERO_GRAD_COLOR
 
@@ -508,60 +506,6 @@ def test_a_kept_loss_holds_no_activation_or_gradient_arrays():
     del loss
     gc.collect()
     assert last_op() is None  # the notes die with the graph and do not keep it alive
-
-
-def _only(*available: str):
-    """A ``shutil.which`` that finds just the named renderers (where they really exist)."""
-    real_which = shutil.which
-
-    def which(name, *args, **kwargs):
-        return real_which(name, *args, **kwargs) if name in available else None
-
-    return which
-
-
-def test_svg_is_rendered_with_the_expected_node_titles(tmp_path):
-    if not render.find_renderers():
-        pytest.skip("neither Graphviz dot nor graphviz-pure is installed")
-    loss, _, _ = affine_relu(backward=True)
-    path = tg.render_graph(loss, tmp_path / "graph.svg", grad_health=True)
-    svg = path.read_text()
-    assert path == tmp_path / "graph.svg" and "<svg" in svg
-    titles = re.findall(r"<title>([^<]*)</title>", svg)
-    assert {"op0", "op3", "t0", "t6", "t0&#45;&gt;op0"} <= set(titles)
-    assert "backward #0" in svg and not (tmp_path / "graph.gv").exists()
-
-
-def test_graphviz_pure_renders_when_dot_is_missing(tmp_path, monkeypatch):
-    if shutil.which("graphviz-pure") is None:
-        pytest.skip("graphviz-pure is not installed")
-    monkeypatch.setattr(shutil, "which", _only("graphviz-pure"))
-    assert [p.endswith("graphviz-pure") for p in render.find_renderers()] == [True]
-    loss, _, _ = affine_relu()
-    svg = tg.render_graph(loss, tmp_path / "graph.svg").read_text()
-    assert "graphviz-pure" in svg and "<title>op3</title>" in svg
-    png = tg.render_graph(loss, tmp_path / "graph.png").read_bytes()
-    assert png.startswith(b"\x89PNG")
-    with pytest.raises(RendererNotFoundError, match=r"graphviz-pure\) cannot write PDF"):
-        tg.render_graph(loss, tmp_path / "graph.pdf")
-    assert (tmp_path / "graph.gv").exists() and not (tmp_path / "graph.pdf").exists()
-
-
-def test_without_a_renderer_the_dot_file_is_written_and_the_error_says_how_to_get_one(
-        tmp_path, monkeypatch):
-    monkeypatch.setattr(shutil, "which", _only())
-    loss, _, _ = affine_relu()
-    with pytest.raises(RendererNotFoundError) as error:
-        tg.render_graph(loss, tmp_path / "graph.svg")
-    message = str(error.value)
-    assert str(tmp_path / "graph.gv") in message
-    assert "apt-get install graphviz" in message
-    assert 'pip install "tinygrad-dropbn[viz]"' in message
-    assert error.value.dot_path.read_text() == tg.draw_graph(loss).source
-    assert not (tmp_path / "graph.svg").exists()
-    for suffix in (".gv", ".dot"):  # DOT output needs no renderer
-        written = tg.render_graph(loss, tmp_path / f"source{suffix}")
-        assert written.read_text() == tg.draw_graph(loss).source
 
 
 def test_importing_and_drawing_need_no_renderer(tmp_path):

@@ -1,9 +1,9 @@
 """Drawing the computation graph.
 
-* :func:`draw_graph` -- a ``graphviz.Digraph`` (DOT source; rendered and shown inline in Jupyter
-  when Graphviz is installed);
-* :func:`render_graph` -- save straight to ``.svg``, ``.png``, ``.pdf``, ``.gv`` or ``.dot``, with
-  Graphviz's ``dot`` or the ``graphviz-pure`` renderer (``pip install "tinygrad-dropbn[viz]"``);
+* :func:`draw_graph` -- a ``graphviz.Digraph`` (DOT source; ``.pipe()``, ``.render()`` and the
+  inline display in Jupyter use Graphviz's ``dot`` or, without it, the ``graphviz-pure``
+  renderer, ``pip install "tinygrad-dropbn[viz]"``);
+* :func:`render_graph` -- save straight to ``.svg``, ``.png``, ``.pdf``, ``.gv`` or ``.dot``;
 * :func:`graph_text` -- the same graph as an indented plain-text tree;
 * :func:`record_graph` -- a context manager (and decorator) that records, as small summaries,
   what the engine does not keep: the modules that ran each op, the backward order, the
@@ -15,11 +15,11 @@ Only rendering needs a renderer: building the DOT source and the text works ever
 from .dot import draw_graph
 from .graph import Cluster, Graph, Node, build_graph
 from .record import GraphRecording, OpRecord, is_recording, op_record, record_graph
-from .render import RendererNotFoundError, find_renderers, render_graph
+from .render import RendererNotFoundError, find_renderers, render_dot, render_graph
 from .summary import GradSummary, TensorSummary
 from .text import graph_text
 
 __all__ = ["Cluster", "Graph", "GraphRecording", "GradSummary", "Node", "OpRecord",
            "RendererNotFoundError", "TensorSummary", "build_graph", "draw_graph",
            "find_renderers", "graph_text", "is_recording", "op_record", "record_graph",
-           "render_graph"]
+           "render_dot", "render_graph"]
