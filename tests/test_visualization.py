@@ -515,3 +515,48 @@ def test_importing_and_drawing_need_no_renderer(tmp_path):
                             env={"PATH": str(tmp_path), "PYTHONPATH": ":".join(sys.path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "5"
+
+
+def deep_model_loss():
+    """40 blocks of Linear, BatchNorm1d, ReLU: 403 nodes drawn in full."""
+    tg.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.ReLU())
+                            for _ in range(40)])
+    with tg.record_graph():
+        loss = model(tg.randn(8, 4)).sum()
+        loss.backward()
+    return loss
+
+
+def test_above_the_node_budget_modules_collapse_and_the_picture_says_so():
+    loss = deep_model_loss()
+    full = nodes(tg.draw_graph(loss, max_nodes=None).source)
+    assert len(full) == 403 and not any(node_id.startswith("m") for node_id in full)
+    source = tg.draw_graph(loss).source  # the default budget, 300 nodes
+    drawn = nodes(source)
+    assert len(drawn) <= 300
+    assert sum(node_id.startswith("m") for node_id in drawn) == 120  # 40 x 3 layers
+    assert "drawn with depth=2: 120 modules collapsed into one 3-D box each" in source
+    assert "the full graph has 403 nodes, over max_nodes=300" in source
+    assert drawn == nodes(tg.draw_graph(loss, depth=2).source)
+    tight = tg.draw_graph(loss, max_nodes=50).source  # depth 0 is the coarsest there is
+    assert "drawn with depth=0: 1 module collapsed" in tight
+    assert list(nodes(tight)) == ["t0", "m0", "t1", "op0", "t2"]
+    # An explicit depth, and the text, have no budget.
+    assert "max_nodes" not in tg.draw_graph(loss, depth=None, max_nodes=500).source
+    assert "max_nodes" not in tg.graph_text(loss)
+    assert "note: drawn with depth=2" in tg.graph_text(loss, max_nodes=300)
+
+
+def test_the_node_budget_leaves_graphs_without_modules_alone():
+    x = tg.Tensor([0.5], requires_grad=True)
+    y = x
+    for _ in range(500):
+        y = -y
+    assert len(nodes(tg.draw_graph(y).source)) == 1001
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_bad_node_budgets_are_rejected(bad):
+    with pytest.raises(ValueError, match="max_nodes must be None or a positive integer"):
+        tg.draw_graph(deep_model_loss(), max_nodes=bad)

@@ -31,10 +31,13 @@ _FILL = {
 }
 _SHAPE = {"op": "ellipse", "module": "box3d"}
 _WRAP_COLUMNS = 40
+MAX_NODES = 300
+"""The default node budget of :func:`draw_graph`: beyond it a picture stops being readable."""
 
 
 def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool = False,
-               grad_health: bool = False, rankdir: str = "TB") -> graphviz.Digraph:
+               grad_health: bool = False, rankdir: str = "TB",
+               max_nodes: Optional[int] = MAX_NODES) -> graphviz.Digraph:
     r"""Draw everything ``root`` was computed from, as a ``graphviz.Digraph``.
 
     Tensor nodes (boxes) show a name where one is known (parameters by their module path, such
@@ -55,16 +58,20 @@ def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool
         root: the tensor to draw back from (usually the loss).
         depth: draw modules nested up to this depth as clusters and each deeper module as a
             single node with its input/output shapes and parameter count (0 collapses every
-            outermost module); None draws every op.
+            outermost module); None draws every op, within ``max_nodes``.
         hide_constants: fold scalar constants into the label of the op that uses them.
         grad_health: fill tensor nodes by the order of magnitude of their mean |grad| (cool
             colours for vanishing gradients, warm ones for exploding), with a legend.
         rankdir: Graphviz layout direction: ``"TB"`` (top to bottom) or ``"LR"``.
+        max_nodes: the node budget for a readable picture: when ``depth`` is None and the
+            graph has more nodes, modules are collapsed (the deepest ``depth`` that fits) and
+            a note at the bottom says so. None draws every op however many there are.
 
     Returns:
-        The ``graphviz.Digraph``: ``.source`` is the DOT text, ``.render()``/``.pipe()`` use
-        Graphviz, and Jupyter displays it inline. Node ids follow the forward order, so the
-        same program always produces the same source.
+        A ``graphviz.Digraph`` (:class:`~.digraph.GraphDrawing`): ``.source`` is the DOT
+        text; ``.render()``, ``.pipe()`` and Jupyter's inline display use Graphviz's ``dot``,
+        or ``graphviz-pure`` without it (see :mod:`.render`). Node ids follow the forward
+        order, so the same program always produces the same source.
 
     Example:
         >>> import tinygrad_dropbn as tg
@@ -78,8 +85,8 @@ def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool
     """
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be one of 'TB', 'LR', 'BT', 'RL', got {rankdir!r}")
-    return to_digraph(build_graph(root, depth=depth, hide_constants=hide_constants),
-                      grad_health=grad_health, rankdir=rankdir)
+    graph = build_graph(root, depth=depth, hide_constants=hide_constants, max_nodes=max_nodes)
+    return to_digraph(graph, grad_health=grad_health, rankdir=rankdir)
 
 
 def to_digraph(graph: Graph, grad_health: bool = False, rankdir: str = "TB") -> graphviz.Digraph:

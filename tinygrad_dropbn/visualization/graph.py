@@ -31,7 +31,7 @@ from .. import engine
 from ..engine import Function
 from ..nn.module import Parameter
 from .record import OpRecord, op_record
-from .summary import GradSummary, TensorSummary, number, values
+from .summary import GradSummary, TensorSummary, dtype_name, number, values
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -158,8 +158,8 @@ class _ModuleIndex:
         return f"{short_name}: {header}" if short_name else header
 
 
-def build_graph(root: "Tensor", depth: Optional[int] = None,
-                hide_constants: bool = False) -> Graph:
+def build_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool = False,
+                max_nodes: Optional[int] = None) -> Graph:
     """The drawable graph of everything ``root`` was computed from.
 
     Works on a live graph and on one a backward pass released: tensors the engine no longer
@@ -168,12 +168,32 @@ def build_graph(root: "Tensor", depth: Optional[int] = None,
     Args:
         root: the tensor to draw back from (usually the loss).
         depth: draw modules nested up to this depth as clusters and each module below it as a
-            single node (0 collapses every outermost module); None draws every op.
+            single node (0 collapses every outermost module); None draws every op, unless
+            that makes more than ``max_nodes`` nodes.
         hide_constants: fold scalar constants into the label of the op that uses them.
+        max_nodes: the node budget when ``depth`` is None: a graph with more nodes is drawn
+            with the deepest ``depth`` that fits (at least 0), and a note says what was
+            collapsed. None: no budget.
     """
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise ValueError(f"depth must be None or a non-negative integer, got {depth!r}")
-    return _Builder(root, depth, hide_constants).graph
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
+                                  or max_nodes < 1):
+        raise ValueError(f"max_nodes must be None or a positive integer, got {max_nodes!r}")
+    full = _Builder(root, depth, hide_constants)
+    if depth is not None or max_nodes is None or len(full.graph.nodes) <= max_nodes:
+        return full.graph
+    for depth in range(full.module_depth - 1, -1, -1):
+        graph = _Builder(root, depth, hide_constants).graph
+        if len(graph.nodes) <= max_nodes or depth == 0:
+            modules = sum(node.kind == "module" for node in graph.nodes.values())
+            graph.notes.append(
+                f"drawn with depth={depth}: {modules} module{'' if modules == 1 else 's'} "
+                "collapsed into one 3-D box each "
+                f"(the full graph has {len(full.graph.nodes)} nodes, over max_nodes="
+                f"{max_nodes}); max_nodes=None draws every op")
+            return graph
+    return full.graph  # no module to collapse
 
 
 class _Edge(NamedTuple):
@@ -206,6 +226,7 @@ class _Builder:
         self.records: dict[Function, Optional[OpRecord]] = {fn: op_record(fn) for fn in ops}
         recorded = [r for r in self.records.values() if r is not None]
         self.index = _ModuleIndex([r.scope for r in recorded])
+        self.module_depth = max((len(r.scope) for r in recorded), default=0)
         forward_recorded = any(r.output is not None for r in recorded)
         self.backward_recorded = any(r.backward_step is not None for r in recorded)
         if ops:
@@ -440,7 +461,7 @@ class _Builder:
             node.lines = lines + [RELEASED]
         else:
             node.shape = "scalar" if not summary.shape else str(summary.shape)
-            node.lines = lines + [f"{node.shape} {summary.dtype}", summary.text]
+            node.lines = lines + [f"{node.shape} {dtype_name(summary.dtype)}", summary.text]
             node.finite = summary.finite
         if self.graph.after_backward and self._requires_grad(value, summary):
             grad, known_grad = self._grad_of(value)
