@@ -1,5 +1,5 @@
-"""A run of the command line as data: its :class:`TrainConfig`, and the dataset, model, loss and
-optimizer built from it.
+"""A run of the command line as data: its :class:`TrainConfig`, the dataset, model and loss built
+from it, and a trained run reloaded from its folder.
 
 A run is described entirely by a :class:`TrainConfig`. The dataset is drawn from a generator
 seeded with ``config.seed``; the library's generator, reseeded with it, then draws the initial
@@ -10,22 +10,32 @@ the same seed write identical metrics.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 import tinygrad_dropbn as tg
-from . import data, nn, optim
-from .cli_common import CLIError
-from .models import ACTIVATIONS, BN_POSITIONS, mlp
-from .training import make_optimizer
+from .. import data, nn
+from ..models import ACTIVATIONS, BN_POSITIONS, mlp
 
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}
 """Learning rate used when ``--lr`` is not given (SGD runs with momentum 0.9)."""
 SGD_MOMENTUM = 0.9
+CHECKPOINT = "model.npz"
+CONFIG = "config.json"
+
+
+class CLIError(Exception):
+    """A problem the user can fix, reported as one line without a traceback (exit status 1)."""
+
+
+class UsageError(CLIError):
+    """Options that cannot go together (exit status 2, like any invalid option)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +159,106 @@ def loss_function(problem: Problem) -> nn.Module:
     return nn.CrossEntropyLoss() if problem.is_classification else nn.MSELoss()
 
 
-def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
-    """The optimizer named in the config, over every parameter of the model."""
-    return make_optimizer(config.optimizer, model.parameters(), config.lr, momentum=SGD_MOMENTUM)
+def data_fingerprint(dataset: data.TensorDataset) -> str:
+    """SHA-256 of a split's arrays, so ``evaluate`` can tell if the generator changed."""
+    digest = hashlib.sha256()
+    for t in dataset.tensors:
+        digest.update(np.ascontiguousarray(t.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    """A trained run rebuilt from its folder: config, data, model with the saved weights."""
+
+    run_dir: Path
+    checkpoint: Path
+    config: TrainConfig
+    problem: Problem
+    model: nn.Sequential
+    same_data: bool
+    """Whether the test set drawn now is the one the run was trained with."""
+
+
+def locate_run(path: Path) -> tuple[Path, Path]:
+    """The run folder and checkpoint named by a run folder or a checkpoint path."""
+    if path.is_dir():
+        run_dir, checkpoint = path, path / CHECKPOINT
+        if not checkpoint.exists():
+            raise CLIError(f"no checkpoint {CHECKPOINT} in {run_dir} (give a run folder written "
+                           "by `tinygrad-dropbn train`; a run interrupted before its first "
+                           "epoch finished has none)")
+    elif path.exists():
+        run_dir, checkpoint = path.parent, path
+    else:
+        raise CLIError(f"{path} does not exist: give a run folder written by "
+                       f"`tinygrad-dropbn train` or its {CHECKPOINT}")
+    if not (run_dir / CONFIG).exists():
+        raise CLIError(f"no {CONFIG} beside {checkpoint}: the model is rebuilt from the run's "
+                       "config, so keep the checkpoint in its run folder")
+    return run_dir, checkpoint
+
+
+def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape of every array in an ``.npz`` checkpoint, read from the ``.npy`` headers
+    alone: no array data is loaded, so a huge or hostile file costs nothing to inspect."""
+    shapes = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            with archive.open(name) as member:
+                version = np.lib.format.read_magic(member)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shapes[name.removesuffix(".npy")] = tuple(read(member)[0])
+    return shapes
+
+
+def check_widths(config: TrainConfig, problem: Problem, shapes: dict[str, tuple],
+                 checkpoint: Path, config_path: Path) -> None:
+    """Refuse a config whose layer widths differ from the checkpoint's weight matrices, before
+    any model (whose size the config alone decides) is built."""
+    widths = (problem.in_features, *config.hidden, problem.out_features)
+    wanted = [(n_out, n_in) for n_in, n_out in zip(widths, widths[1:])]
+    found = [shape for shape in shapes.values() if len(shape) == 2]
+    if found != wanted:
+        saved = "-".join(str(s[1]) for s in found[:1]) + "".join(f"-{s[0]}" for s in found)
+        raise CLIError(f"checkpoint {checkpoint} holds an MLP {saved or 'without weights'}, but "
+                       f"{config_path} describes {'-'.join(map(str, widths))}: keep the "
+                       "checkpoint with the config it was trained with")
+
+
+def load_run(path: Path) -> LoadedRun:
+    """Rebuild a run's data and model from its config and load the checkpoint's weights."""
+    run_dir, checkpoint = locate_run(path)
+    config_path = run_dir / CONFIG
+    try:
+        fields = json.loads(config_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CLIError(f"cannot read run config {config_path}: {reason(err)}") from None
+    config = TrainConfig.from_dict(fields, config_path)
+    try:
+        shapes = checkpoint_shapes(checkpoint)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise CLIError(f"cannot read checkpoint {checkpoint}: {reason(err)}") from None
+    problem = load_problem(config)
+    check_widths(config, problem, shapes, checkpoint, config_path)
+    model = build_model(config, problem)
+    try:
+        state = tg.load(checkpoint)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise CLIError(f"cannot read checkpoint {checkpoint}: {reason(err)}") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        why = "; ".join(line.strip() for line in str(err).splitlines()[1:])
+        raise CLIError(f"checkpoint {checkpoint} does not fit the model described in "
+                       f"{config_path}: {why}") from None
+    same_data = fields.get("test_sha256") in (None, data_fingerprint(problem.test))
+    return LoadedRun(run_dir, checkpoint, config, problem, model, same_data)
+
+
+def reason(err: BaseException) -> str:
+    """An exception as a short reason: ``strerror`` for OS errors, else its message."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err) or type(err).__name__

@@ -16,9 +16,9 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import numpy as np
 
 import tinygrad_dropbn as tg
-from . import nn
-from .cli_config import Problem, TrainConfig
-from .visualization import RendererNotFoundError
+from .. import nn
+from ..visualization import RendererNotFoundError
+from .models import CLIError, Problem, TrainConfig
 
 TRAIN_EXTRA_HINT = "pip install 'tinygrad-dropbn[train]'"
 GRAPH_MODES = {"train": "training", "eval": "evaluation"}
@@ -54,6 +54,7 @@ class Progress:
         self.quiet = quiet
         self.say = say
         self.notes: list[str] = []
+        self.epoch = 0
         self._tqdm: Any = None
         self._bar: Any = None
         if not quiet:
@@ -65,23 +66,22 @@ class Progress:
             else:
                 self._tqdm = tqdm
 
-    @contextlib.contextmanager
-    def epoch(self, epoch: int) -> Iterator[Callable[[float, Optional[float]], None]]:
-        """Show one epoch; yields the callback that receives the running loss and accuracy."""
+    def on_batch(self, loss: float, accuracy: Optional[float]) -> None:
+        """After every batch: open this epoch's bar if needed and show the running figures."""
         if self._tqdm is None:
-            yield _ignore
             return
-        width = len(str(self.epochs))
-        self._bar = self._tqdm(total=self.batches, desc=f"epoch {epoch:>{width}}/{self.epochs}",
-                               unit="batch", leave=True, dynamic_ncols=True)
+        if self._bar is None:
+            self.epoch += 1
+            width = len(str(self.epochs))
+            self._bar = self._tqdm(total=self.batches, unit="batch", leave=True,
+                                   desc=f"epoch {self.epoch:>{width}}/{self.epochs}",
+                                   dynamic_ncols=True)
+        self._bar.set_postfix_str(_running_text(loss, accuracy), refresh=False)
+        self._bar.update()
 
-        def on_batch(loss: float, accuracy: Optional[float]) -> None:
-            self._bar.set_postfix_str(_running_text(loss, accuracy), refresh=False)
-            self._bar.update()
-
-        try:
-            yield on_batch
-        finally:
+    def close(self) -> None:
+        """Close the open bar, if any."""
+        if self._bar is not None:
             self._bar.close()
             self._bar = None
 
@@ -91,6 +91,7 @@ class Progress:
         test = _running_text(row["test_loss"], row.get("test_accuracy"))
         if self._bar is not None:
             self._bar.set_postfix_str(f"{running} | test {test}")
+            self.close()
         elif not self.quiet:
             width = len(str(self.epochs))
             self.say(f"epoch {int(row['epoch']):>{width}}/{self.epochs}  {running} | test {test}")
@@ -98,7 +99,8 @@ class Progress:
 
 def write_figures(run_dir: Path, model: nn.Module, loss_fn: nn.Module, problem: Problem,
                   history: list[dict[str, float]], config: TrainConfig) -> Report:
-    """Write the curves, the decision boundary (2-D inputs) and the two computation graphs."""
+    """Write the curves, the decision boundary (2-D inputs) and the two computation graphs as
+    SVG and PNG (as plain text, with a note, when Graphviz is missing)."""
     report = Report()
     figure = _figure_class()
     if figure is None:
@@ -118,33 +120,57 @@ def write_figures(run_dir: Path, model: nn.Module, loss_fn: nn.Module, problem: 
             report.files.append(("fitted curve", path))
     x, y = problem.train.tensors
     batch = min(config.batch_size, len(x))
-    report.extend(draw_graphs(model, loss_fn, x[:batch], y[:batch], run_dir, "svg"))
+    for fmt in ("svg", "png"):
+        try:
+            report.extend(draw_graphs(model, loss_fn, x[:batch], y[:batch], run_dir, fmt))
+        except CLIError as err:
+            for mode in GRAPH_MODES:
+                with unchanged(model):
+                    text = run_dir / f"graph-{mode}.txt"
+                    text.write_text(tg.graph_text(graph_of(model, loss_fn, x[:batch],
+                                                           y[:batch], mode)) + "\n")
+                    report.files.append((f"graph ({GRAPH_MODES[mode]}) text", text))
+            report.notes.append(f"{err}; the graphs were written as plain text instead.")
+            break
     return report
 
 
 def draw_graphs(model: nn.Module, loss_fn: nn.Module, x: tg.Tensor, y: tg.Tensor,
                 out_dir: Path, fmt: str, modes: Sequence[str] = ("train", "eval")) -> Report:
-    """Render the graph of ``loss_fn(model(x), y)`` once per mode, as ``graph-<mode>.<fmt>``.
+    """Render the graph of ``loss_fn(model(x), y)`` once per mode, as ``graph-<mode>.<fmt>``
+    with :func:`tg.render_graph <tinygrad_dropbn.render_graph>`.
 
-    Without a renderer for ``fmt`` the DOT source is kept and the plain-text tree is written
-    beside it.
+    Raises:
+        CLIError: no renderer for ``fmt`` (nothing but the DOT source is written), or the
+            renderer failed.
     """
     report = Report()
     for mode in modes:
-        label = f"graph ({GRAPH_MODES[mode]})"
         with unchanged(model):
             loss = graph_of(model, loss_fn, x, y, mode)
             try:
                 path = tg.render_graph(loss, out_dir / f"graph-{mode}.{fmt}")
-            except RendererNotFoundError as err:
-                text = out_dir / f"graph-{mode}.txt"
-                text.write_text(tg.graph_text(loss) + "\n")
-                report.files += [(label + " DOT", err.dot_path), (label + " text", text)]
-                report.notes.append(f"{err} The graph was also written as plain text to "
-                                    f"{text}.")
-            else:
-                report.files.append((label, path))
+            except (RendererNotFoundError, RuntimeError) as err:
+                raise CLIError(f"cannot write {fmt.upper()}: {err}") from None
+        report.files.append((f"graph ({GRAPH_MODES[mode]})", path))
     return report
+
+
+def draw_backward_steps(model: nn.Module, loss_fn: nn.Module, x: tg.Tensor, y: tg.Tensor,
+                        out_dir: Path, modes: Sequence[str]) -> list[tuple[str, Path]]:
+    """Write ``backward-<mode>.html`` per mode with :func:`tg.render_backward
+    <tinygrad_dropbn.render_backward>`: a page replaying the backward pass one op at a time."""
+    render = getattr(tg, "render_backward", None)
+    if render is None:
+        raise CLIError("this version of tinygrad_dropbn cannot draw the backward pass step by "
+                       "step (tg.render_backward is missing); upgrade the package")
+    files = []
+    for mode in modes:
+        with unchanged(model):
+            model.train(mode == "train")
+            path = Path(render(loss_fn(model(x), y), out_dir / f"backward-{mode}.html"))
+        files.append((f"backward steps ({GRAPH_MODES[mode]})", path))
+    return files
 
 
 def graph_of(model: nn.Module, loss_fn: nn.Module, x: tg.Tensor, y: tg.Tensor,
@@ -287,7 +313,3 @@ def _figure_class() -> Optional[type]:
 
 def _running_text(loss: float, accuracy: Optional[float]) -> str:
     return f"loss {loss:.4f}" + ("" if accuracy is None else f" acc {accuracy:.1%}")
-
-
-def _ignore(loss: float, accuracy: Optional[float]) -> None:
-    """The batch callback when no progress bar is shown."""
