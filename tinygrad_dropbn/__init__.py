@@ -13,7 +13,7 @@ from .engine import Function, enable_grad, is_grad_enabled, no_grad, set_grad_en
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
-from .visualization import draw_graph, graph_text, record_graph, render_graph
+from .visualization import draw_graph, graph_text, record_graph, render_backward, render_graph
 from .tensor import (GradDtypeError, Tensor, arange, cat, concatenate, maximum, minimum, ones,
                      rand, randn, stack, tensor, where, zeros)
 from . import autograd, data, nn, optim  # subpackages, imported after the core they build on
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "autograd", "data", "nn", "optim",
     "load", "save", "CheckpointError",
-    "draw_graph", "graph_text", "record_graph", "render_graph",
+    "draw_graph", "graph_text", "record_graph", "render_backward", "render_graph",
     "Function", "GradDtypeError", "GradcheckError", "Tensor", "arange", "cat", "concatenate",
     "enable_grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "manual_seed", "maximum",
     "minimum",

@@ -2,25 +2,25 @@
 renderer is installed.
 
 ``graphviz.Digraph`` runs Graphviz's ``dot`` for ``.pipe()``, ``.render()`` and the Jupyter
-display, and fails without it even when ``graphviz-pure`` is installed. This subclass sends all
-three through :func:`~.render.render_dot`, the renderer discovery every entry point shares.
-It imports ``graphviz``, so it is imported only when a graph is drawn.
+display, and fails without it even when ``graphviz-pure`` is installed. :class:`AnyRenderer`
+sends all three through :func:`~.render.render_dot`, the renderer discovery every entry point
+shares. ``graphviz`` is imported only when a graph is drawn, so the ``Digraph`` subclass,
+``GraphDrawing``, is put together then, by :func:`drawing_class`.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
-import graphviz
-
 from .render import render_dot
 
 
-class GraphDrawing(graphviz.Digraph):
-    """A ``graphviz.Digraph`` whose ``.pipe()``, ``.render()`` and notebook display
-    (``_repr_mimebundle_``, ``_repr_svg_``) use Graphviz's ``dot`` when it is installed and
-    the ``viz`` extra's ``graphviz-pure`` otherwise; with neither they raise
+class AnyRenderer:
+    """What ``GraphDrawing`` adds to ``graphviz.Digraph``: ``.pipe()``, ``.render()`` and the
+    notebook display (``_repr_mimebundle_``, ``_repr_svg_``) use Graphviz's ``dot`` when it is
+    installed and the ``viz`` extra's ``graphviz-pure`` otherwise; with neither they raise
     :class:`~.render.RendererNotFoundError`, naming both ways to get one."""
 
     # NOTE: graphviz routes pipe(), render() and the Jupyter display through these three
@@ -43,6 +43,8 @@ class GraphDrawing(graphviz.Digraph):
                 neato_no_op: Union[bool, int, None] = None, quiet: bool = False, *,
                 outfile: Union[str, os.PathLike, None] = None,
                 raise_if_result_exists: bool = False, overwrite_filepath: bool = False) -> str:
+        import graphviz
+
         filepath = Path(filepath)
         fmt = _output_format(format, renderer, formatter)
         if outfile is None:  # graphviz's naming: graph.gv -> graph.gv.svg
@@ -60,6 +62,15 @@ class GraphDrawing(graphviz.Digraph):
     def _repr_svg_(self) -> str:
         """The drawing as SVG text, for notebook front ends that ask for ``_repr_svg_``."""
         return self._repr_image_svg_xml()
+
+
+@functools.lru_cache(maxsize=None)
+def drawing_class() -> type:
+    """``GraphDrawing``: ``graphviz.Digraph`` with :class:`AnyRenderer`'s rendering."""
+    import graphviz
+
+    return type("GraphDrawing", (AnyRenderer, graphviz.Digraph),
+                {"__module__": __name__, "__doc__": AnyRenderer.__doc__})
 
 
 def _output_format(format: str, renderer: Optional[str], formatter: Optional[str]) -> str:

@@ -1,4 +1,5 @@
-"""The graph as a ``graphviz.Digraph``: DOT source, rendering and Jupyter display for free.
+"""The graph as a ``graphviz.Digraph`` (DOT source, rendering and Jupyter display), and saved to
+a file by :func:`render_graph`.
 
 Building the DOT source needs only the ``graphviz`` Python package, imported when a graph is
 drawn (so ``import tinygrad_dropbn`` never loads it); turning it into an image needs a renderer
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 import functools
 import html
-from typing import TYPE_CHECKING, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Union
 
+from .digraph import drawing_class
 from .graph import Graph, Node, build_graph
+from .render import FORMATS, RendererNotFoundError, render_dot
 from .summary import GRAD_SCALE, ZERO_GRAD_COLOR, grad_color
 
 if TYPE_CHECKING:
@@ -68,7 +72,7 @@ def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool
             a note at the bottom says so. None draws every op however many there are.
 
     Returns:
-        A ``graphviz.Digraph`` (:class:`~.digraph.GraphDrawing`): ``.source`` is the DOT
+        A ``graphviz.Digraph`` (with :class:`~.digraph.AnyRenderer`): ``.source`` is the DOT
         text; ``.render()``, ``.pipe()`` and Jupyter's inline display use Graphviz's ``dot``,
         or ``graphviz-pure`` without it (see :mod:`.render`). Node ids follow the forward
         order, so the same program always produces the same source.
@@ -89,13 +93,54 @@ def draw_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool
     return to_digraph(graph, grad_health=grad_health, rankdir=rankdir)
 
 
+def render_graph(root: "Tensor", path: Union[str, Path], **options: Any) -> Path:
+    """Draw the graph of ``root`` and save it; the format follows the extension.
+
+    ``.svg``, ``.png`` and ``.pdf`` are rendered by :func:`~.render.render_dot`; ``.gv`` and
+    ``.dot`` save the DOT source and need no renderer.
+
+    Args:
+        root: the tensor to draw back from.
+        path: the file to write.
+        **options: passed to :func:`draw_graph` (``depth``, ``hide_constants``,
+            ``grad_health``, ``rankdir``, ``max_nodes``).
+
+    Returns:
+        The path written.
+
+    Raises:
+        RendererNotFoundError: no installed renderer supports the format; the DOT source was
+            written next to ``path`` with the extension ``.gv`` (``error.dot_path``).
+        ValueError: the extension is not one of the supported ones.
+        RuntimeError: the renderer failed (its message is included).
+    """
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower(), "")
+    if fmt == "":
+        raise ValueError(f"cannot tell the format of {str(path)!r} from its extension; "
+                         f"use one of {', '.join(FORMATS)}")
+    source = draw_graph(root, **options).source
+    if fmt is None:
+        path.write_text(source, encoding="utf-8")
+        return path
+    try:
+        image = render_dot(source, fmt)
+    except RendererNotFoundError as error:
+        dot_path = path.with_suffix(".gv")
+        dot_path.write_text(source, encoding="utf-8")
+        raise RendererNotFoundError(
+            f"Cannot render {path}: {str(error).partition(': ')[2]} The DOT source was written "
+            f"to {dot_path}: render it later with `dot -T{fmt} {dot_path} -o {path}`.",
+            dot_path) from None
+    path.write_bytes(image)
+    return path
+
+
 def to_digraph(graph: Graph, grad_health: bool = False, rankdir: str = "TB") -> graphviz.Digraph:
     """The ``graphviz.Digraph`` of a graph built by :func:`~.graph.build_graph`."""
     import graphviz
 
-    from .digraph import GraphDrawing
-
-    dot = GraphDrawing("computation_graph")
+    dot = drawing_class()("computation_graph")
     dot.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11")
     # Defaults fit intermediate tensors, the most common node, so their lines stay short.
     dot.attr("node", fontname="Helvetica", fontsize="10", shape="box", style="filled",

@@ -101,7 +101,9 @@ class Graph:
     ``top`` lists the node and cluster ids outside every cluster, in drawing order.
     ``after_backward`` tells whether a backward pass is known to have run through the graph
     (it released the graph, or a recording saw it); ``notes`` says what the drawing cannot
-    show because it was not recorded.
+    show because it was not recorded. ``op_nodes`` maps each op to the id of its node (or of
+    the collapsed module drawn for it); ``tensor_nodes`` maps :func:`tensor_key` of each drawn
+    tensor to its node id.
     """
 
     nodes: dict[str, Node]
@@ -110,6 +112,13 @@ class Graph:
     top: list[str]
     after_backward: bool
     notes: list[str] = field(default_factory=list)
+    op_nodes: dict[Function, str] = field(default_factory=dict)
+    tensor_nodes: dict[Any, str] = field(default_factory=dict)
+
+
+def tensor_key(t: "Tensor") -> Any:
+    """How :attr:`Graph.tensor_nodes` knows a live tensor: by the op that made it, or itself."""
+    return t.grad_fn if t.grad_fn is not None else ("t", id(t))
 
 
 @dataclass(eq=False)
@@ -235,11 +244,11 @@ class _Builder:
             after_backward = root.grad is not None
         self.graph = Graph({}, [], {}, [], after_backward)
         self.cluster_ids: dict[tuple, str] = {}
-        self.node_ids: dict[Any, str] = {}  # value key -> node id
+        self.node_ids = self.graph.tensor_nodes  # value key -> node id
         self.collapsed: dict[tuple, _CollapsedModule] = {}  # by the ids of the module path
         self.counters = {"t": 0, "op": 0, "m": 0}
         self.unit = {fn: self._unit_of(fn) for fn in ops}
-        self.root_key = root.grad_fn if root.grad_fn is not None else ("t", id(root))
+        self.root_key = tensor_key(root)
         self.values: dict[Any, _Value] = {}
         self.inputs_of = self._find_values(ops)
         self.consumers: dict[Any, list] = {}  # value key -> units that read it
@@ -299,7 +308,7 @@ class _Builder:
                 if t is None and summary is not None and summary.tensor is not None:
                     t = summary.tensor()
                 if t is not None:
-                    key = ("t", id(t))
+                    key = tensor_key(t)
                 elif summary is not None:
                     key = ("s", id(summary))
                 else:
@@ -333,6 +342,7 @@ class _Builder:
                 unit_id = self._add_op(fn)
                 self.graph.edges.extend((self.node_ids[value.key], unit_id)
                                         for value in shown_inputs)
+            self.graph.op_nodes[fn] = unit_id
             out = self.values[fn]
             if self._is_shown(out):
                 out_id = self._add_tensor(out, self._path_of(unit))

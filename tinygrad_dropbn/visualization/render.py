@@ -5,8 +5,8 @@ Renderers are looked for in order: Graphviz's own ``dot`` on ``PATH``, then ``gr
 ``pip install "tinygrad-dropbn[viz]"``). Both take the same command line. ``graphviz-pure``
 writes no PDF, so a PDF is then made from its PNG with Pillow (also in the ``viz`` extra).
 
-Everything that renders goes through :func:`render_dot`: :func:`render_graph`, the CLI, and the
-``.pipe()``, ``.render()`` and Jupyter display of the ``Digraph`` that
+Everything that renders goes through :func:`render_dot`: :func:`~.dot.render_graph`, the CLI,
+and the ``.pipe()``, ``.render()`` and Jupyter display of the ``Digraph`` that
 :func:`~.dot.draw_graph` returns. Without a renderer they raise
 :class:`RendererNotFoundError`, which says how to get one.
 """
@@ -17,12 +17,7 @@ import shutil
 import subprocess
 import sysconfig
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
-
-from .dot import draw_graph
-
-if TYPE_CHECKING:
-    from ..tensor import Tensor
+from typing import Optional, Sequence
 
 RENDERERS = ("dot", "graphviz-pure")
 """Executable names tried in order; each takes ``-T<format>`` and DOT on standard input."""
@@ -41,7 +36,7 @@ class RendererNotFoundError(RuntimeError):
     """No installed renderer can produce the requested format.
 
     Attributes:
-        dot_path: the DOT file :func:`render_graph` wrote instead, to render later (None when
+        dot_path: the DOT file :func:`~.dot.render_graph` wrote instead, to render later (None when
             nothing was written, as for ``Digraph.pipe()``).
     """
 
@@ -116,46 +111,3 @@ def _pdf_from_png(png: bytes, unsupported: list[str]) -> bytes:
     # NOTE: Graphviz lays PNGs out at 96 pixels per inch; the PDF page keeps that size.
     Image.open(io.BytesIO(png)).convert("RGB").save(out, format="PDF", resolution=96.0)
     return out.getvalue()
-
-
-def render_graph(root: "Tensor", path: Union[str, Path], **options: Any) -> Path:
-    """Draw the graph of ``root`` and save it; the format follows the extension.
-
-    ``.svg``, ``.png`` and ``.pdf`` are rendered by :func:`render_dot`; ``.gv`` and ``.dot``
-    save the DOT source and need no renderer.
-
-    Args:
-        root: the tensor to draw back from.
-        path: the file to write.
-        **options: passed to :func:`~.dot.draw_graph` (``depth``, ``hide_constants``,
-            ``grad_health``, ``rankdir``, ``max_nodes``).
-
-    Returns:
-        The path written.
-
-    Raises:
-        RendererNotFoundError: no installed renderer supports the format; the DOT source was
-            written next to ``path`` with the extension ``.gv`` (``error.dot_path``).
-        ValueError: the extension is not one of the supported ones.
-        RuntimeError: the renderer failed (its message is included).
-    """
-    path = Path(path)
-    fmt = FORMATS.get(path.suffix.lower(), "")
-    if fmt == "":
-        raise ValueError(f"cannot tell the format of {str(path)!r} from its extension; "
-                         f"use one of {', '.join(FORMATS)}")
-    source = draw_graph(root, **options).source
-    if fmt is None:
-        path.write_text(source, encoding="utf-8")
-        return path
-    try:
-        image = render_dot(source, fmt)
-    except RendererNotFoundError as error:
-        dot_path = path.with_suffix(".gv")
-        dot_path.write_text(source, encoding="utf-8")
-        raise RendererNotFoundError(
-            f"Cannot render {path}: {str(error).partition(': ')[2]} The DOT source was written "
-            f"to {dot_path}: render it later with `dot -T{fmt} {dot_path} -o {path}`.",
-            dot_path) from None
-    path.write_bytes(image)
-    return path
