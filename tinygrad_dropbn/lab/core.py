@@ -136,7 +136,9 @@ def plot(result: Result, path: Path) -> Path:
         raise ImportError("the lab draws its plots with matplotlib; install it with "
                           "pip install 'tinygrad-dropbn[train]'") from error
     checks = result.checks
-    figure = Figure(figsize=(2.6 * len(checks) + 0.6, 3.3), dpi=72, layout="constrained")
+    figure = Figure(figsize=(2.6 * len(checks) + 0.6, 3.6), dpi=72)
+    figure.subplots_adjust(left=0.8 / (2.6 * len(checks) + 0.6), right=0.98, top=0.72,
+                           bottom=0.24, wspace=0.45)
     for i, (check, ax) in enumerate(zip(checks, figure.subplots(1, len(checks),
                                                                  squeeze=False)[0])):
         mean, low, high = check.interval

@@ -1,4 +1,4 @@
-"""Batch norm between the linear layer and a sigmoid or tanh, not after the activation."""
+"""Where batch norm goes: before a sigmoid or tanh, not after it."""
 import numpy as np
 
 import tinygrad_dropbn as tg
