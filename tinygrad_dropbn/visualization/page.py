@@ -133,7 +133,8 @@ PAGE = """<!DOCTYPE html>
     table.appendChild(head);
     frame.sent.forEach(function (s) {
       var tr = document.createElement("tr");
-      tr.appendChild(text("td", s.name + (s.to && s.to !== s.name ? " (" + s.to + ")" : "")));
+      var named = !s.to || s.name.indexOf(s.to) === 0;  // "t3 = Affine's output" names itself
+      tr.appendChild(text("td", s.name + (named ? "" : " (" + s.to + ")")));
       tr.appendChild(text("td", s.shape));
       tr.appendChild(text("td", s.grad));
       tr.appendChild(s.expected > 1
