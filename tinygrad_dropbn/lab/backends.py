@@ -111,6 +111,8 @@ class Torch(Library):
     def __init__(self) -> None:
         import torch
         self.torch = torch
+        # NOTE: the models are tiny: splitting each op over threads costs more than it saves.
+        torch.set_num_threads(1)
 
     def convert(self, model: Any) -> Any:
         """A ``torch.nn.Sequential`` with the layers and weights of ``model``."""

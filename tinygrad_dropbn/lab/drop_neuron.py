@@ -11,10 +11,11 @@ CLAIM = ("Zeroing column i of X before f = XW gives exactly the layer with input
          "drops the neuron, while placed before a sigmoid it does not.")
 ARTICLE = ("Dropping input neuron i is zeroing column i of X; one Bernoulli draw per neuron; "
            "dropout goes before a linear layer, i.e. after the activation.")
-SETUP = ("X (32 x 16) from U(0.5, 1.5) and W (16 x 8) from a seed; plain dropout p = 0.5 with "
-         "the per-neuron mask (`F.dropout(..., per_feature=True)`), then `f` is compared with "
-         "`X[:, kept] @ W[kept]`; the per-element mask is shown for contrast. A second layer "
-         "`sigmoid(X W1) W2` gets the same neuron mask after, then before, the sigmoid.")
+SETUP = ("X (32 x 16) from U(0.5, 1.5) and W (16 x 64) from a seed; plain dropout p = 0.5 "
+         "with the per-neuron mask (`F.dropout(..., per_feature=True)`), then `f` is compared "
+         "with `X[:, kept] @ W[kept]`; the per-element mask is shown for contrast. A second "
+         "layer `sigmoid(X W) W2` (W2: 64 x 4) gets a neuron mask after, then before, the "
+         "sigmoid.")
 CAPTION = ("Look at the first and fourth panels: zero difference means zeroing columns is "
            "deleting neurons; the last panel shows that dropout before a sigmoid does not.")
 CHECKS = (
@@ -44,7 +45,7 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
 def measure(seed: int, lib) -> dict:
     rng = np.random.default_rng(seed)
     x = rng.uniform(0.5, 1.5, size=(32, 16)).astype(np.float32)
-    w, w2 = (rng.standard_normal(shape).astype(np.float32) for shape in ((16, 8), (8, 4)))
+    w, w2 = (rng.standard_normal(shape).astype(np.float32) for shape in ((16, 64), (64, 4)))
     zeroed, _ = lib.dropout(x, 0.5, inverted=False, per_feature=True)
     kept = (zeroed != 0).all(axis=0)
     hidden = 1 / (1 + np.exp(-(x @ w)))
