@@ -238,7 +238,10 @@ def load_run(path: Path) -> LoadedRun:
     config = TrainConfig.from_dict(fields, config_path)
     try:
         shapes = checkpoint_shapes(checkpoint)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+    except zipfile.BadZipFile:
+        raise CLIError(f"cannot read checkpoint {checkpoint}: not an .npz checkpoint (not a "
+                       "zip archive)") from None
+    except (OSError, ValueError, EOFError) as err:
         raise CLIError(f"cannot read checkpoint {checkpoint}: {reason(err)}") from None
     problem = load_problem(config)
     check_widths(config, problem, shapes, checkpoint, config_path)

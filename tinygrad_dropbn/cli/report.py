@@ -125,12 +125,14 @@ def write_figures(run_dir: Path, model: nn.Module, loss_fn: nn.Module, problem: 
             report.extend(draw_graphs(model, loss_fn, x[:batch], y[:batch], run_dir, fmt))
         except CLIError as err:
             for mode in GRAPH_MODES:
+                label = f"graph ({GRAPH_MODES[mode]})"
                 with unchanged(model):
+                    loss = graph_of(model, loss_fn, x[:batch], y[:batch], mode)
+                    dot = tg.render_graph(loss, run_dir / f"graph-{mode}.gv")
                     text = run_dir / f"graph-{mode}.txt"
-                    text.write_text(tg.graph_text(graph_of(model, loss_fn, x[:batch],
-                                                           y[:batch], mode)) + "\n")
-                    report.files.append((f"graph ({GRAPH_MODES[mode]}) text", text))
-            report.notes.append(f"{err}; the graphs were written as plain text instead.")
+                    text.write_text(tg.graph_text(loss) + "\n")
+                report.files += [(label + " DOT", dot), (label + " text", text)]
+            report.notes.append(f"{err} The graphs were written as DOT and plain text instead.")
             break
     return report
 
@@ -168,7 +170,12 @@ def draw_backward_steps(model: nn.Module, loss_fn: nn.Module, x: tg.Tensor, y: t
     for mode in modes:
         with unchanged(model):
             model.train(mode == "train")
-            path = Path(render(loss_fn(model(x), y), out_dir / f"backward-{mode}.html"))
+            model.zero_grad()
+            try:
+                with tg.record_graph():
+                    path = Path(render(loss_fn(model(x), y), out_dir / f"backward-{mode}.html"))
+            except RendererNotFoundError as err:
+                raise CLIError(f"cannot draw the backward steps: {err}") from None
         files.append((f"backward steps ({GRAPH_MODES[mode]})", path))
     return files
 
