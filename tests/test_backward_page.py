@@ -186,3 +186,16 @@ def test_a_browser_renders_the_page_and_stepping_moves_the_highlight(tmp_path):
     for shot in shots:
         assert shot.shape == (1000, 1400) and shot.std() > 10  # not a blank page
     assert np.abs(shots[0] - shots[1]).mean() > 0.5  # stepping changed what is drawn
+
+
+def test_collapsed_modules_stand_for_their_ops_and_name_their_parameters(tmp_path):
+    tg.manual_seed(0)
+    deep = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.ReLU())
+                           for _ in range(40)])
+    with tg.record_graph():
+        loss = deep(tg.randn(8, 4)).sum()
+    frames = frames_of(tg.render_backward(loss, tmp_path / "backward.html"))
+    assert len(frames) == 121  # every op has its frame, though 120 modules are single boxes
+    assert {f["op"] for f in frames[1:]} == {f"m{i}" for i in range(120)}
+    names = {s["name"] for f in frames for s in f["sent"]}
+    assert {"39.0.weight", "39.1.bias", "0.0.weight"} <= names

@@ -205,7 +205,7 @@ class _Sweep:
             return f"{node_id or 'input ' + str(i)} = {t.grad_fn.name}'s output"
         if node is not None and node.lines and node.role != "released":
             return node.lines[0]
-        return t.name or node_id or f"input {i}"
+        return self.graph.parameter_names.get(id(t)) or t.name or node_id or f"input {i}"
 
 
 def _shape(shape: tuple) -> str:

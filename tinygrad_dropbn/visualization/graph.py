@@ -103,7 +103,8 @@ class Graph:
     (it released the graph, or a recording saw it); ``notes`` says what the drawing cannot
     show because it was not recorded. ``op_nodes`` maps each op to the id of its node (or of
     the collapsed module drawn for it); ``tensor_nodes`` maps :func:`tensor_key` of each drawn
-    tensor to its node id.
+    tensor to its node id; ``parameter_names`` maps ``id()`` of each parameter and buffer of
+    the recorded modules to its name (``0.weight``), drawn or not.
     """
 
     nodes: dict[str, Node]
@@ -114,6 +115,7 @@ class Graph:
     notes: list[str] = field(default_factory=list)
     op_nodes: dict[Function, str] = field(default_factory=dict)
     tensor_nodes: dict[Any, str] = field(default_factory=dict)
+    parameter_names: dict[int, str] = field(default_factory=dict)
 
 
 def tensor_key(t: "Tensor") -> Any:
@@ -243,6 +245,8 @@ class _Builder:
         else:
             after_backward = root.grad is not None
         self.graph = Graph({}, [], {}, [], after_backward)
+        self.graph.parameter_names = {key: known[0]
+                                      for key, known in self.index.tensor_names.items()}
         self.cluster_ids: dict[tuple, str] = {}
         self.node_ids = self.graph.tensor_nodes  # value key -> node id
         self.collapsed: dict[tuple, _CollapsedModule] = {}  # by the ids of the module path

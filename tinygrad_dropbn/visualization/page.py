@@ -179,7 +179,10 @@ PAGE = """<!DOCTYPE html>
       edges[id].classList.remove("flow");
     });
     var frame = frames[current];
-    if (frame.op && nodes[frame.op]) nodes[frame.op].classList.add("current");
+    if (frame.op && nodes[frame.op]) {
+      nodes[frame.op].classList.add("current");
+      nodes[frame.op].scrollIntoView({block: "nearest", inline: "nearest"});
+    }
     if (frame.output && nodes[frame.output]) nodes[frame.output].classList.add("received");
     frame.sent.forEach(function (s) {
       if (s.to && nodes[s.to]) nodes[s.to].classList.add("sent");
