@@ -12,6 +12,7 @@ import argparse
 import math
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -142,11 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     lab_ = commands.add_parser(
         "lab", help="rerun the article's claims about dropout and batch norm",
-        description="Check the article's claims about dropout and batch norm, each over several "
-        "seeds: every claim prints PASS, PARTLY (the mechanism holds, a stronger statement "
-        "does not) or FAIL with the means and 95%% intervals that decided it, and writes a "
-        "plot and a Markdown report. Exit status 1 when a claim fails. Claims: "
-        + "; ".join(f"{name}: {module.CLAIM}" for name, module in lab.EXPERIMENTS.items()))
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=textwrap.fill(
+            "Check the article's claims about dropout and batch norm, each over several seeds: "
+            "every claim prints PASS, PARTLY (the mechanism holds, a stronger statement does "
+            "not) or FAIL with the means and 95% intervals that decided it, and writes a plot "
+            "and a Markdown report. Exit status 1 when a claim fails.", 78) + "\n\nclaims:\n"
+        + "\n".join(textwrap.fill(f"{name}: {module.CLAIM}", 78, initial_indent="  ",
+                                   subsequent_indent="      ")
+                     for name, module in lab.EXPERIMENTS.items()))
     lab_.add_argument("experiment", choices=[*lab.EXPERIMENTS, "all"], metavar="EXPERIMENT",
                       help=f"one of: {', '.join(lab.EXPERIMENTS)}; or 'all' (also writes "
                       "index.md and a self-contained index.html)")
