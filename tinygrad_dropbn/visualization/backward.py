@@ -27,6 +27,8 @@ import numpy as np
 
 from .. import engine
 from ..engine import Function
+from ..ops.batchnorm import BatchNorm
+from ..ops.dropout import Drop
 from .dot import MAX_NODES, to_digraph
 from .graph import Graph, build_graph, tensor_key
 from .page import PAGE
@@ -108,10 +110,11 @@ def render_backward(loss: "Tensor", path: Union[str, Path], **options: Any) -> P
         RendererNotFoundError: no Graphviz renderer is installed to draw the inline SVG.
         RuntimeError: the graph was already released by an earlier ``backward()``.
 
-    Example:
-        >>> import tinygrad_dropbn as tg
-        >>> x = tg.Tensor([1.0, -2.0], requires_grad=True, name="x")
-        >>> page = tg.render_backward((x * x).sum(), "backward.html")  # doctest: +SKIP
+    Example::
+
+        x = tg.Tensor([1.0, -2.0], requires_grad=True, name="x")
+        page = tg.render_backward((x * x).sum(), "backward.html")
+        print(x.grad)  # the backward pass ran: [2, -4]
     """
     allowed = {"retain_graph", "depth", "hide_constants", "max_nodes", "rankdir", "title"}
     unknown = sorted(set(options) - allowed)
@@ -221,15 +224,14 @@ def _rule(fn: Function) -> str:
 def _explain(fn: Function, grad: np.ndarray, sent: dict[int, np.ndarray]
              ) -> tuple[list[str], list[dict]]:
     """What dropout and batch norm did to the gradient, for their frames' captions."""
-    name = type(fn).__name__
-    if name == "Drop":
+    if isinstance(fn, Drop):
         return _explain_dropout(fn, grad, sent.get(0))
-    if name == "BatchNorm":
+    if isinstance(fn, BatchNorm):
         return _explain_batchnorm(fn, grad, sent.get(0)), []
     return [], []
 
 
-def _explain_dropout(fn: Function, grad: np.ndarray, dx: Optional[np.ndarray]
+def _explain_dropout(fn: Drop, grad: np.ndarray, dx: Optional[np.ndarray]
                      ) -> tuple[list[str], list[dict]]:
     if dx is None:
         return [], []
@@ -249,7 +251,7 @@ def _explain_dropout(fn: Function, grad: np.ndarray, dx: Optional[np.ndarray]
     return caption, grids
 
 
-def _explain_batchnorm(fn: Function, grad: np.ndarray, dx: Optional[np.ndarray]) -> list[str]:
+def _explain_batchnorm(fn: BatchNorm, grad: np.ndarray, dx: Optional[np.ndarray]) -> list[str]:
     if dx is None:
         return []
     if not fn.training:
