@@ -199,3 +199,16 @@ def test_collapsed_modules_stand_for_their_ops_and_name_their_parameters(tmp_pat
     assert {f["op"] for f in frames[1:]} == {f"m{i}" for i in range(120)}
     names = {s["name"] for f in frames for s in f["sent"]}
     assert {"39.0.weight", "39.1.bias", "0.0.weight"} <= names
+
+
+def test_without_a_renderer_it_raises_before_running_the_backward_pass(tmp_path, monkeypatch):
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name in
+                        render.RENDERERS else real_which(name, *a, **k))
+    x = tg.Tensor([3.0], requires_grad=True)
+    loss = (x * x).sum()
+    with pytest.raises(render.RendererNotFoundError, match="graphviz-pure"):
+        tg.render_backward(loss, tmp_path / "backward.html")
+    assert x.grad is None and not (tmp_path / "backward.html").exists()
+    loss.backward()  # the graph is intact
+    assert x.grad.numpy().tolist() == [6.0]
