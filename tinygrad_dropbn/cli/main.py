@@ -9,6 +9,8 @@ used, a diverged run or a failed claim, 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import math
 import os
 import sys
@@ -263,12 +265,28 @@ def _lab(args: argparse.Namespace) -> int:
         raise CLIError(f"cannot create output folder {args.out}: {err.strerror}") from None
     names = list(lab.EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     try:
-        summary = lab.run(names, args.out, seed=args.seed, seeds=args.seeds,
-                          against=args.against, say=print, progress=sys.stderr)
+        with _one_blas_thread():
+            summary = lab.run(names, args.out, seed=args.seed, seeds=args.seeds,
+                              against=args.against, say=functools.partial(print, flush=True),
+                              progress=sys.stderr)
     except ImportError as err:
         raise CLIError(str(err)) from None
     print(summary.line(index=args.experiment == "all"))
     return 0 if summary.ok else 1
+
+
+def _one_blas_thread() -> Any:
+    """Limit BLAS to one thread, unless the environment chose a number: the lab's matrices are
+    too small to split, and ``benchmarks/bench_lab.py`` measures one thread no slower than two.
+    Needs the optional ``threadpoolctl``; without it the libraries' defaults stay."""
+    if any(pool in os.environ for pool in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                           "MKL_NUM_THREADS")):
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def dataset_name(value: str) -> str:
