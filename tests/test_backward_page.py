@@ -1,9 +1,13 @@
 """tg.render_backward: the page replaying the backward sweep, frame by frame, checked from its
 data and in a real (headless) browser."""
+import base64
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -146,46 +150,125 @@ def chromium():
     pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
 
 
-def browse(browser, page, step, tmp_path, action):
-    """Run headless Chromium on ``page#step=k``: ``--screenshot`` (a PNG path) or
-    ``--dump-dom`` (the DOM after the script ran)."""
-    url = page.resolve().as_uri() + f"#step={step}"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             "--window-size=1400,1000", "--virtual-time-budget=3000",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    if action == "dom":
-        result = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True,
-                                text=True, timeout=120)
-        return result.stdout
-    shot = tmp_path / f"step{step}.png"
-    subprocess.run([browser, *flags, f"--screenshot={shot}", url], capture_output=True,
-                   timeout=120)
-    return shot
+class Browser:
+    """Headless Chromium driven through the DevTools protocol on a pipe
+    (``--remote-debugging-pipe``: JSON messages ending in a NUL byte, read by the browser on
+    file descriptor 3 and written on 4), so a test presses keys and buttons as a user would."""
+
+    def __init__(self, executable: str, profile) -> None:
+        to_browser, self.to_browser = os.pipe()
+        self.from_browser, from_browser = os.pipe()
+
+        def on_descriptors_3_and_4():
+            ours = os.dup(to_browser), os.dup(from_browser)  # out of the way of 3 and 4
+            os.dup2(ours[0], 3)
+            os.dup2(ours[1], 4)
+
+        self.process = subprocess.Popen(
+            [executable, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             "--remote-debugging-pipe", f"--user-data-dir={profile}", "--window-size=1400,1000",
+             "about:blank"], close_fds=False, preexec_fn=on_descriptors_3_and_4,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_browser)
+        os.close(from_browser)
+        self.pending, self.last_id, self.session = b"", 0, None
+
+    def call(self, method: str, **params):
+        self.last_id += 1
+        message = {"id": self.last_id, "method": method, "params": params}
+        if self.session is not None:
+            message["sessionId"] = self.session
+        os.write(self.to_browser, json.dumps(message).encode() + b"\0")
+        while True:
+            while b"\0" not in self.pending:
+                chunk = os.read(self.from_browser, 1 << 16)
+                assert chunk, "the browser exited"
+                self.pending += chunk
+            raw, _, self.pending = self.pending.partition(b"\0")
+            reply = json.loads(raw)
+            if reply.get("id") == self.last_id:
+                assert "error" not in reply, reply["error"]
+                return reply["result"]
+
+    def open(self, url: str) -> None:
+        target = self.call("Target.createTarget", url=url)["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target,
+                                 flatten=True)["sessionId"]
+        deadline = time.monotonic() + 60
+        while not self.evaluate("document.readyState == 'complete' && "
+                                "!!document.querySelector('g.current')"):
+            assert time.monotonic() < deadline, "the page did not finish loading"
+            time.sleep(0.1)
+
+    def evaluate(self, expression: str):
+        return self.call("Runtime.evaluate", expression=expression,
+                         returnByValue=True)["result"].get("value")
+
+    def press(self, key: str, code: int) -> None:
+        self.call("Input.dispatchKeyEvent", type="keyDown", key=key, code=key,
+                  windowsVirtualKeyCode=code)
+
+    def screenshot(self, image_module) -> np.ndarray:
+        png = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+        return np.asarray(image_module.open(io.BytesIO(png)).convert("L"), dtype=np.float64)
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        os.close(self.to_browser)
+        os.close(self.from_browser)
 
 
-def highlighted(dom: str) -> list:
-    """The titles of the SVG nodes the page marked as the op being processed."""
-    return re.findall(r'<g id="\w+" class="node current"[^>]*>\s*<title>([^<]*)</title>', dom)
+CURRENT = "document.querySelector('g.node.current title').textContent"
 
 
-def test_a_browser_renders_the_page_and_stepping_moves_the_highlight(tmp_path):
-    browser = chromium()
+@pytest.fixture
+def browser(tmp_path):
+    session = Browser(chromium(), tmp_path / "profile")
+    yield session
+    session.close()
+
+
+def test_a_browser_renders_the_page_and_stepping_moves_the_highlight(browser, tmp_path):
     image = pytest.importorskip("PIL.Image")
     _, loss = mlp_step()
     page = tg.render_backward(loss, tmp_path / "backward.html")
     frames = frames_of(page)
-    first, later = browse(browser, page, 0, tmp_path, "dom"), browse(browser, page, 3, tmp_path,
-                                                                        "dom")
-    assert highlighted(first) == [frames[0]["op"]] and highlighted(later) == [frames[3]["op"]]
-    assert "step 4 of 6" in later and frames[3]["title"] in later
-    # Not reached yet at step 0: every op but the loss's.
-    assert len(re.findall(r'class="node unreached"', first)) > len(
-        re.findall(r'class="node unreached"', later))
-    shots = [np.asarray(image.open(browse(browser, page, k, tmp_path, "png")).convert("L"),
-                        dtype=np.float64) for k in (0, 3)]
-    for shot in shots:
-        assert shot.shape == (1000, 1400) and shot.std() > 10  # not a blank page
-    assert np.abs(shots[0] - shots[1]).mean() > 0.5  # stepping changed what is drawn
+    browser.open(page.resolve().as_uri())
+    first = browser.screenshot(image)
+    assert browser.evaluate(CURRENT) == frames[0]["op"]
+    unreached_at_start = browser.evaluate("document.querySelectorAll('g.unreached').length")
+    for _ in range(3):
+        browser.press("ArrowRight", 39)
+    assert browser.evaluate(CURRENT) == frames[3]["op"]
+    assert browser.evaluate("document.getElementById('counter').textContent") == "step 4 of 6"
+    assert frames[3]["title"] in browser.evaluate("document.getElementById('frame').textContent")
+    assert browser.evaluate("document.querySelectorAll('g.unreached').length") < \
+        unreached_at_start
+    later = browser.screenshot(image)
+    for shot in (first, later):
+        assert shot.shape[1] == 1400 and shot.shape[0] > 600  # the window, less its frame
+        assert shot.std() > 10  # not a blank page
+    assert np.abs(first - later).mean() > 0.5  # stepping changed what is drawn
+    browser.evaluate("document.getElementById('next').click()")
+    assert browser.evaluate(CURRENT) == frames[4]["op"]
+    browser.press("ArrowLeft", 37)
+    assert browser.evaluate(CURRENT) == frames[3]["op"]
+    browser.evaluate("var s = document.getElementById('slider'); s.value = 5; "
+                     "s.dispatchEvent(new Event('input'))")
+    assert browser.evaluate(CURRENT) == frames[5]["op"]
+    assert browser.evaluate("location.hash") == "#step=5"
+    browser.press("ArrowRight", 39)  # past the last frame: stays there
+    assert browser.evaluate(CURRENT) == frames[5]["op"]
+
+
+def test_the_address_opens_a_frame(browser, tmp_path):
+    _, loss = mlp_step()
+    page = tg.render_backward(loss, tmp_path / "backward.html")
+    browser.open(page.resolve().as_uri() + "#step=2")
+    assert browser.evaluate(CURRENT) == frames_of(page)[2]["op"]
+    assert "kept" in browser.evaluate("document.querySelector('.caption').textContent")
+    assert browser.evaluate("document.querySelectorAll('.grid td').length") == 3 * 8 * 16
 
 
 def test_collapsed_modules_stand_for_their_ops_and_name_their_parameters(tmp_path):
