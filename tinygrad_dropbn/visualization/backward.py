@@ -191,10 +191,11 @@ class _Sweep:
     def _sent(self, t: "Tensor", i: int, g: np.ndarray) -> Sent:
         key = tensor_key(t)
         node = self.graph.tensor_nodes.get(key)
-        total = g if key not in self.totals else self.totals[key] + g
-        self.totals[key] = total
+        total = g if key not in self.totals else self.totals.pop(key) + g
         self.arrived[key] = self.arrived.get(key, 0) + 1
         expected = self.expected.get(key, 1)
+        if self.arrived[key] < expected:  # the sum is kept only while contributions are due
+            self.totals[key] = total
         return Sent(to=node, input=i, name=self._name(t, node, i),
                     shape=_shape(t.data.shape), grad=grad_summary(g),
                     arrived=self.arrived[key], expected=expected,
