@@ -147,7 +147,10 @@ def fit(model: nn.Module, train: data.TensorDataset, test: Optional[data.TensorD
     for _ in range(epochs):
         running = train_one_epoch(model, loader, loss_fn, opt, classification, on_batch)
         measured = [*running, *evaluate(model, train, loss_fn, classification)]
-        measured += evaluate(model, test, loss_fn, classification) if test is not None else [None, None]
+        if test is not None:
+            measured += evaluate(model, test, loss_fn, classification)
+        else:
+            measured += [None, None]
         for name, value in zip(history.__dataclass_fields__, measured):
             getattr(history, name).append(value)
         if on_epoch is not None and on_epoch(history) is False:

@@ -135,23 +135,20 @@ def plot(result: Result, path: Path) -> Path:
     except ImportError as error:  # matplotlib is an optional extra
         raise ImportError("the lab draws its plots with matplotlib; install it with "
                           "pip install 'tinygrad-dropbn[train]'") from error
-    checks = result.checks
-    figure = Figure(figsize=(2.6 * len(checks) + 0.6, 3.6), dpi=72)
-    figure.subplots_adjust(left=0.8 / (2.6 * len(checks) + 0.6), right=0.98, top=0.72,
-                           bottom=0.24, wspace=0.45)
+    checks, width = result.checks, 2.6 * len(result.checks) + 0.6
+    figure = Figure(figsize=(width, 3.8), dpi=72)
+    figure.subplots_adjust(left=0.8 / width, right=0.98, top=0.72, bottom=0.3, wspace=0.45)
     for i, (check, ax) in enumerate(zip(checks, figure.subplots(1, len(checks),
                                                                  squeeze=False)[0])):
-        mean, low, high = check.interval
-        series = [("tinygrad_dropbn", check.values, "tab:blue")]
+        series = [("tinygrad_dropbn", check, "tab:blue")]
         if result.torch is not None:
-            series.append(("PyTorch", result.torch[i].values, "tab:orange"))
-        for j, (label, values, colour) in enumerate(series):
-            m = float(np.mean(values))
-            ax.plot(np.full(len(values), j) + np.linspace(-0.12, 0.12, len(values)), values,
-                    "o", color=colour, alpha=0.5, ms=4, label=f"{label}: one run")
-            ax.errorbar([j], [m], yerr=[[m - (low if j == 0 else m)], [(high if j == 0 else m)
-                                                                      - m]],
-                        fmt="_", ms=18, capsize=6, color=colour, lw=2)
+            series.append(("PyTorch", result.torch[i], "tab:orange"))
+        for j, (label, run, colour) in enumerate(series):
+            mean, low, high = run.interval
+            ax.plot(j + np.linspace(-0.12, 0.12, len(run.values)), run.values, "o",
+                    color=colour, alpha=0.5, ms=4, label=f"{label}: one run")
+            ax.errorbar([j], [mean], yerr=[[mean - low], [high - mean]], fmt="_", ms=18,
+                        capsize=6, color=colour, lw=2)
         ax.axhline(check.spec.threshold, color="black", ls="--", lw=1,
                    label=f"threshold ({check.spec.op} {number(check.spec.threshold)})")
         ax.set_xticks(range(len(series)), [s[0] for s in series], fontsize=7)
@@ -163,9 +160,10 @@ def plot(result: Result, path: Path) -> Path:
     ax.legend(fontsize=6, loc="best")
     figure.suptitle(f"{result.number}. {result.experiment.TITLE}: {result.verdict}",
                     fontsize=10)
-    figure.supxlabel(_wrap(f"{result.experiment.CAPTION} Dots: one run each; bar: the mean "
-                           f"with its 95% interval over {len(checks[0].values)} runs; dashed: "
-                           "the threshold the claim sets.", 150), fontsize=7)
+    figure.text(0.5, 0.02, _wrap(f"{result.experiment.CAPTION} Dots: one run each; bar: the "
+                                 f"mean with its 95% interval over {len(checks[0].values)} "
+                                 "runs; dashed: the threshold the claim sets.",
+                                 int(width * 17)), ha="center", va="bottom", fontsize=7)
     figure.savefig(path, metadata={"Software": None})
     return path
 
