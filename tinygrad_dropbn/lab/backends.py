@@ -25,6 +25,10 @@ class Library:
 
     name = "tinygrad_dropbn"
 
+    def seed(self, seed: int) -> None:
+        """Seed every generator a run draws from."""
+        tg.manual_seed(seed)
+
     def mlp(self, *args: Any, gain: float = 1.0, **kwargs: Any) -> Any:
         """``tinygrad_dropbn.models.mlp``, initialised from the library's generator, every
         Linear weight then multiplied by ``gain``."""
@@ -113,6 +117,10 @@ class Torch(Library):
         self.torch = torch
         # NOTE: the models are tiny: splitting each op over threads costs more than it saves.
         torch.set_num_threads(1)
+
+    def seed(self, seed: int) -> None:
+        super().seed(seed)
+        self.torch.manual_seed(seed)  # PyTorch draws its own dropout masks
 
     def convert(self, model: Any) -> Any:
         """A ``torch.nn.Sequential`` with the layers and weights of ``model``."""

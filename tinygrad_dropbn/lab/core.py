@@ -21,8 +21,6 @@ from typing import Any, Optional, TextIO
 
 import numpy as np
 
-import tinygrad_dropbn as tg
-
 T_975 = {1: 12.71, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
          9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
 """Student's t quantile 0.975 by degrees of freedom (for a two-sided 95% interval)."""
@@ -109,7 +107,7 @@ def run_experiment(name: str, number: int, experiment: ModuleType, lib: Any, see
             progress.write(f"\r{number:2}. {name:<22} [{'#' * done}{'.' * (24 - done)}] "
                            f"run {k + 1}/{seeds} ({lib.name})")
             progress.flush()
-        tg.manual_seed(seed + k)
+        lib.seed(seed + k)
         with np.errstate(all="ignore"):
             runs.append(experiment.measure(seed + k, lib))
     if progress is not None and progress.isatty():
