@@ -2,11 +2,18 @@
 
 A small MLP -- Linear, BatchNorm1d, ReLU, Dropout, Linear, then cross-entropy -- drawn in
 training and in evaluation mode, before and after ``backward()``, plus a collapsed view and the
-text rendering; and the graph of a gradient recorded with ``create_graph=True``. Each forward and backward pass runs inside ``tg.record_graph()``, which notes the
-module clusters, the backward order and the gradient summaries the pictures show.
+text rendering; the graph of a gradient recorded with ``create_graph=True``; and the backward
+step-through page of the same MLP (``tg.render_backward``) with screenshots of two of its
+frames, taken by headless Chromium when it is installed. Each forward and backward pass runs
+inside ``tg.record_graph()``, which notes the module clusters, the backward order and the
+gradient summaries the pictures show.
 
-Run:  python docs/make_graph_images.py   (needs Graphviz ``dot`` or ``pip install -e ".[viz]"``)
+Run:  python docs/make_graph_images.py   (needs Graphviz ``dot`` or ``pip install -e ".[viz]"``;
+      Chromium for the screenshots)
 """
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +44,30 @@ def double_backward() -> Path:
     return tg.render_graph(dy, IMAGES / "double-backward.png")
 
 
+def backward_steps(model: nn.Sequential) -> list[Path]:
+    """The step-through page of one training step, and screenshots of its dropout and batch
+    norm frames (steps 3 and 5: the sweep visits the loss, the last Linear, then Dropout)."""
+    with tg.record_graph():
+        loss = forward(model, training=True)
+    page = tg.render_backward(loss, IMAGES / "backward-steps.html")
+    written = [page]
+    browser = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
+                                                   "google-chrome"))), None)
+    if browser is None:
+        print("Chromium not found: the step-through screenshots were not taken")
+        return written
+    for step, name in ((2, "dropout"), (4, "batchnorm")):
+        shot = IMAGES / f"backward-step-{name}.png"
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                            "--hide-scrollbars", "--window-size=1400,940",
+                            "--virtual-time-budget=3000", f"--user-data-dir={profile}",
+                            f"--screenshot={shot}", f"{page.as_uri()}#step={step}"],
+                           check=True, capture_output=True, timeout=120)
+        written.append(shot)
+    return written
+
+
 def main() -> None:
     IMAGES.mkdir(exist_ok=True)
     tg.manual_seed(0)
@@ -61,6 +92,7 @@ def main() -> None:
             written.append(text)
         model.zero_grad()
     written.append(double_backward())
+    written.extend(backward_steps(model))
     for path in written:
         print(path.relative_to(IMAGES.parent.parent))
 

@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 
 import tinygrad_dropbn as tg
-from tinygrad_dropbn import cli_config, cli_report, cli_train, data
+from tinygrad_dropbn import data, lab, training
+from tinygrad_dropbn.cli import models as cli_config
+from tinygrad_dropbn.cli import report as cli_report
+from tinygrad_dropbn.cli import train as cli_train
 from tinygrad_dropbn.cli import main
 from tinygrad_dropbn.training import evaluate
 from tinygrad_dropbn.visualization import render
@@ -26,7 +29,8 @@ SMALL = ["--hidden", "8,8", "--epochs", "2", "--batch-size", "64"]
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 HAVE_TQDM = importlib.util.find_spec("tqdm") is not None
 HAVE_RENDERER = bool(render.find_renderers())
-GRAPH_FILES = (["graph-train.svg", "graph-eval.svg"] if HAVE_RENDERER else
+GRAPH_FILES = ([f"graph-{mode}.{fmt}" for fmt in ("svg", "png") for mode in ("train", "eval")]
+               if HAVE_RENDERER else
                ["graph-train.gv", "graph-train.txt", "graph-eval.gv", "graph-eval.txt"])
 RUN_FILES = (["model.npz", "config.json", "metrics.csv", "summary.json"]
              + (["curves.png", "decision-boundary.png"] if HAVE_MATPLOTLIB else [])
@@ -142,7 +146,7 @@ def test_runs_never_overwrite_each_other(tmp_path, monkeypatch):
 
 def interrupt_during_epoch(monkeypatch, epoch, after_batches):
     """Make training raise KeyboardInterrupt after some batches of ``epoch`` (like Ctrl-C)."""
-    real = cli_train.train_one_epoch
+    real = training.train_one_epoch
     seen = []
 
     def train_one_epoch(model, loader, loss_fn, optimizer, classification, on_batch):
@@ -157,7 +161,7 @@ def interrupt_during_epoch(monkeypatch, epoch, after_batches):
 
         return real(model, loader, loss_fn, optimizer, classification, counting)
 
-    monkeypatch.setattr(cli_train, "train_one_epoch", train_one_epoch)
+    monkeypatch.setattr(training, "train_one_epoch", train_one_epoch)
 
 
 def test_interrupt_keeps_the_last_completed_epoch(tmp_path, monkeypatch, capsys):
@@ -196,8 +200,8 @@ def test_interrupt_in_the_first_epoch_keeps_no_checkpoint(tmp_path, monkeypatch,
     (["--dropout", "1.5"], ["--dropout", "dropout probability must be a number in [0, 1), "
                                          "got '1.5'"]),
     (["--dropout", "half"], ["got 'half'"]),
-    (["--hidden", "64,0"], ["layer size '0' in '64,0' is not a positive integer"]),
-    (["--hidden", "64,wide"], ["layer size 'wide' in '64,wide'"]),
+    (["--hidden", "64,0"], ["layer sizes '64,0' must be positive integers"]),
+    (["--hidden", "64,wide"], ["layer sizes '64,wide'"]),
     (["--lr", "-0.1"], ["learning rate must be a positive number, got '-0.1'"]),
     (["--lr", "nan"], ["learning rate must be a positive number, got 'nan'"]),
     (["--epochs", "0"], ["number of epochs must be a positive integer, got '0'"]),
@@ -269,8 +273,8 @@ def test_evaluate_unreadable_inputs_name_the_file_and_why(tmp_path, capsys):
     (broken / "config.json").write_text(json.dumps({**config, "hidden": [8, 16]}))
     (broken / "model.npz").write_bytes((run_dir / "model.npz").read_bytes())
     assert main(["evaluate", str(broken)]) == 1
-    assert_one_line_error(capsys, f"checkpoint {broken / 'model.npz'} does not fit the model",
-                          "size mismatch")
+    assert_one_line_error(capsys, f"checkpoint {broken / 'model.npz'} holds an MLP 2-8-8-3, but",
+                          "describes 2-8-16-3")
 
     (broken / "config.json").write_text("{")
     assert main(["evaluate", str(broken)]) == 1
@@ -338,7 +342,8 @@ def test_trains_without_matplotlib_and_tqdm_and_says_what_it_skipped(tmp_path, m
     assert "pip install 'tinygrad-dropbn[train]'" in out
     assert "epoch 1/2  loss " in out and "epoch 2/2  loss " in out
     assert (run_dir / "model.npz").exists() and (run_dir / GRAPH_FILES[-1]).exists()
-    assert not list(run_dir.glob("*.png"))
+    assert not (run_dir / "curves.png").exists()
+    assert not (run_dir / "decision-boundary.png").exists()
 
 
 @pytest.mark.skipif(not HAVE_RENDERER, reason="SVG needs Graphviz or graphviz-pure")
@@ -467,3 +472,82 @@ def test_ctrl_c_in_a_real_process_keeps_the_completed_epochs(tmp_path):
     assert summary["status"] == "interrupted" and summary["epochs_completed"] >= 2
     assert len(read_rows(run_dir)) == summary["epochs_completed"]
     assert (run_dir / "model.npz").exists()
+
+
+def test_a_hostile_config_is_refused_from_the_checkpoint_headers_before_any_model(
+        tmp_path, monkeypatch, capsys):
+    _, (run_dir,) = train(tmp_path, "--quiet")
+    capsys.readouterr()
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**config, "hidden": [20000, 20000]}))
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model was built before the shapes were checked")
+    monkeypatch.setattr(cli_config, "build_model", no_model)
+    monkeypatch.setattr(tg, "load", no_model)  # nor any array data read
+    for command in (["evaluate", str(run_dir)], ["graph", str(run_dir), "--text"]):
+        assert main(command) == 1
+        assert_one_line_error(capsys, "holds an MLP 2-8-8-3", "describes 2-20000-20000-3")
+
+
+def test_checkpoint_shapes_come_from_the_npy_headers(tmp_path):
+    state = {"0.weight": np.zeros((4, 2), np.float32), "0.bias": np.zeros(4, np.float32),
+             "1.num_batches_tracked": np.array(3)}
+    tg.save(state, tmp_path / "model.npz")
+    assert cli_config.checkpoint_shapes(tmp_path / "model.npz") == {
+        "0.weight": (4, 2), "0.bias": (4,), "1.num_batches_tracked": ()}
+
+
+@pytest.mark.skipif(not HAVE_RENDERER, reason="PNG and PDF need a Graphviz renderer")
+@pytest.mark.parametrize("fmt, signature", [("svg", b"<"), ("png", b"\x89PNG"),
+                                            ("pdf", b"%PDF")])
+def test_graph_writes_the_format_asked_for(tmp_path, capsys, fmt, signature):
+    assert main(["graph", "--hidden", "4", "--mode", "eval", "--format", fmt,
+                 "--out", str(tmp_path)]) == 0
+    path = tmp_path / f"graph-eval.{fmt}"
+    assert path.read_bytes().lstrip()[:len(signature)] == signature
+    assert str(path) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf"])
+def test_graph_without_a_renderer_fails_in_one_line_instead_of_exit_0(tmp_path, monkeypatch,
+                                                                      capsys, fmt):
+    monkeypatch.setattr(render, "find_renderers", lambda: [])
+    assert main(["graph", "--hidden", "4", "--format", fmt, "--out", str(tmp_path)]) == 1
+    assert_one_line_error(capsys, f"cannot write {fmt.upper()}", "Graphviz")
+    assert not list(tmp_path.glob(f"*.{fmt}"))
+
+
+def test_graph_backward_steps_writes_a_page(tmp_path, capsys):
+    if not hasattr(tg, "render_backward"):
+        pytest.skip("tg.render_backward is not in this version of the library")
+    if not HAVE_RENDERER:
+        pytest.skip("the page's inline SVG needs a Graphviz renderer")
+    assert main(["graph", "--hidden", "4", "--mode", "train", "--backward-steps",
+                 "--out", str(tmp_path)]) == 0
+    page = tmp_path / "backward-train.html"
+    assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+    assert str(page) in capsys.readouterr().out
+
+
+def test_graph_backward_steps_without_the_library_side_is_a_clear_error(tmp_path, monkeypatch,
+                                                                        capsys):
+    monkeypatch.delattr(tg, "render_backward", raising=False)
+    assert main(["graph", "--hidden", "4", "--backward-steps", "--out", str(tmp_path)]) == 1
+    assert_one_line_error(capsys, "tg.render_backward is missing")
+
+
+def test_lab_runs_one_claim_and_prints_its_verdict_and_checks(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["lab", "dropout-backward", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "3. dropout-backward: PASS" in out and "over 5 runs" in out
+    assert (tmp_path / "03-dropout-backward.md").exists()
+    assert main(["lab", "dropout-backward", "--seeds", "1"]) == 2
+    assert_one_line_error(capsys, "number of seeds must be an integer of at least 2")
+
+
+def test_lab_help_quotes_every_claim(capsys):
+    assert main(["lab", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(" ".join(m.CLAIM.split()) in text for m in lab.EXPERIMENTS.values())

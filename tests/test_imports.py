@@ -173,16 +173,15 @@ def test_the_cycle_finder_sees_a_cycle_and_its_absence():
 
 def test_the_graph_resolves_relative_absolute_and_package_imports():
     graph = import_graph()
-    cli, lab_cli, dropout = (graph[f"{PACKAGE}.{name}"] for name in ("cli", "lab.cli",
-                                                                         "lab.dropout"))
-    assert f"{PACKAGE}.data" in cli  # `from . import data`: a submodule
-    assert f"{PACKAGE}.cli_common" in cli  # `from .cli_common import ...`
-    assert {f"{PACKAGE}.lab", f"{PACKAGE}.lab.cli"} <= cli.keys()  # the package runs first
+    cli, lab, backends = (graph[f"{PACKAGE}.{name}"] for name in ("cli.main", "lab",
+                                                                  "lab.backends"))
+    assert f"{PACKAGE}.data" in cli  # `from .. import data`: a submodule
+    assert f"{PACKAGE}.cli.models" in cli  # `from .models import ...`
+    assert {f"{PACKAGE}.lab", f"{PACKAGE}.lab.core"} <= lab.keys() | cli.keys()
     assert PACKAGE in cli  # `import tinygrad_dropbn as tg`
-    assert f"{PACKAGE}.cli_common" in lab_cli  # `from ..cli_common import ...`
-    assert f"{PACKAGE}.training" in dropout  # `from tinygrad_dropbn.training import fit`
-    assert f"{PACKAGE}.lab.report" in dropout  # `from .report import ...`
-    assert f"{PACKAGE}.lab" not in dropout  # its own package is already being imported
+    assert f"{PACKAGE}.training" in backends  # `from .. import ..., training`
+    assert not any(name.startswith(f"{PACKAGE}.cli") for name in lab)  # the lab needs no CLI
+    assert f"{PACKAGE}.lab" not in backends  # its own package is already being imported
 
 
 def test_no_function_imports_a_module_of_the_package():

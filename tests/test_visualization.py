@@ -1,10 +1,9 @@
-"""Drawing the computation graph: DOT source, text tree, recording, renderer discovery and
-rendering."""
+"""Drawing the computation graph: DOT source, text tree and recording (rendering:
+test_visualization_render.py)."""
 import contextlib
 import gc
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -18,8 +17,7 @@ import pytest
 import tinygrad_dropbn as tg
 import tinygrad_dropbn.nn as nn
 from tinygrad_dropbn import engine
-from tinygrad_dropbn.visualization import (GradSummary, RendererNotFoundError, build_graph,
-                                           op_record, render)
+from tinygrad_dropbn.visualization import GradSummary, build_graph, op_record
 from tinygrad_dropbn.visualization.graph import EDGES_RELEASED, NOT_RECORDED, RELEASED
 from tinygrad_dropbn.visualization.summary import GRAD_SCALE, ZERO_GRAD_COLOR
 
@@ -510,60 +508,6 @@ def test_a_kept_loss_holds_no_activation_or_gradient_arrays():
     assert last_op() is None  # the notes die with the graph and do not keep it alive
 
 
-def _only(*available: str):
-    """A ``shutil.which`` that finds just the named renderers (where they really exist)."""
-    real_which = shutil.which
-
-    def which(name, *args, **kwargs):
-        return real_which(name, *args, **kwargs) if name in available else None
-
-    return which
-
-
-def test_svg_is_rendered_with_the_expected_node_titles(tmp_path):
-    if not render.find_renderers():
-        pytest.skip("neither Graphviz dot nor graphviz-pure is installed")
-    loss, _, _ = affine_relu(backward=True)
-    path = tg.render_graph(loss, tmp_path / "graph.svg", grad_health=True)
-    svg = path.read_text()
-    assert path == tmp_path / "graph.svg" and "<svg" in svg
-    titles = re.findall(r"<title>([^<]*)</title>", svg)
-    assert {"op0", "op3", "t0", "t6", "t0&#45;&gt;op0"} <= set(titles)
-    assert "backward #0" in svg and not (tmp_path / "graph.gv").exists()
-
-
-def test_graphviz_pure_renders_when_dot_is_missing(tmp_path, monkeypatch):
-    if shutil.which("graphviz-pure") is None:
-        pytest.skip("graphviz-pure is not installed")
-    monkeypatch.setattr(shutil, "which", _only("graphviz-pure"))
-    assert [p.endswith("graphviz-pure") for p in render.find_renderers()] == [True]
-    loss, _, _ = affine_relu()
-    svg = tg.render_graph(loss, tmp_path / "graph.svg").read_text()
-    assert "graphviz-pure" in svg and "<title>op3</title>" in svg
-    png = tg.render_graph(loss, tmp_path / "graph.png").read_bytes()
-    assert png.startswith(b"\x89PNG")
-    with pytest.raises(RendererNotFoundError, match=r"graphviz-pure\) cannot write PDF"):
-        tg.render_graph(loss, tmp_path / "graph.pdf")
-    assert (tmp_path / "graph.gv").exists() and not (tmp_path / "graph.pdf").exists()
-
-
-def test_without_a_renderer_the_dot_file_is_written_and_the_error_says_how_to_get_one(
-        tmp_path, monkeypatch):
-    monkeypatch.setattr(shutil, "which", _only())
-    loss, _, _ = affine_relu()
-    with pytest.raises(RendererNotFoundError) as error:
-        tg.render_graph(loss, tmp_path / "graph.svg")
-    message = str(error.value)
-    assert str(tmp_path / "graph.gv") in message
-    assert "apt-get install graphviz" in message
-    assert 'pip install "tinygrad-dropbn[viz]"' in message
-    assert error.value.dot_path.read_text() == tg.draw_graph(loss).source
-    assert not (tmp_path / "graph.svg").exists()
-    for suffix in (".gv", ".dot"):  # DOT output needs no renderer
-        written = tg.render_graph(loss, tmp_path / f"source{suffix}")
-        assert written.read_text() == tg.draw_graph(loss).source
-
-
 def test_importing_and_drawing_need_no_renderer(tmp_path):
     program = ("import tinygrad_dropbn as tg; x = tg.Tensor([1.0], requires_grad=True); "
                "print(tg.draw_graph((x * 2).sum()).source.count('->'))")
@@ -571,3 +515,48 @@ def test_importing_and_drawing_need_no_renderer(tmp_path):
                             env={"PATH": str(tmp_path), "PYTHONPATH": ":".join(sys.path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "5"
+
+
+def deep_model_loss():
+    """40 blocks of Linear, BatchNorm1d, ReLU: 403 nodes drawn in full."""
+    tg.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.ReLU())
+                            for _ in range(40)])
+    with tg.record_graph():
+        loss = model(tg.randn(8, 4)).sum()
+        loss.backward()
+    return loss
+
+
+def test_above_the_node_budget_modules_collapse_and_the_picture_says_so():
+    loss = deep_model_loss()
+    full = nodes(tg.draw_graph(loss, max_nodes=None).source)
+    assert len(full) == 403 and not any(node_id.startswith("m") for node_id in full)
+    source = tg.draw_graph(loss).source  # the default budget, 300 nodes
+    drawn = nodes(source)
+    assert len(drawn) <= 300
+    assert sum(node_id.startswith("m") for node_id in drawn) == 120  # 40 x 3 layers
+    assert "drawn with depth=2: 120 modules collapsed into one 3-D box each" in source
+    assert "the full graph has 403 nodes, over max_nodes=300" in source
+    assert drawn == nodes(tg.draw_graph(loss, depth=2).source)
+    tight = tg.draw_graph(loss, max_nodes=50).source  # depth 0 is the coarsest there is
+    assert "drawn with depth=0: 1 module collapsed" in tight
+    assert list(nodes(tight)) == ["t0", "m0", "t1", "op0", "t2"]
+    # An explicit depth, and the text, have no budget.
+    assert "max_nodes" not in tg.draw_graph(loss, depth=None, max_nodes=500).source
+    assert "max_nodes" not in tg.graph_text(loss)
+    assert "note: drawn with depth=2" in tg.graph_text(loss, max_nodes=300)
+
+
+def test_the_node_budget_leaves_graphs_without_modules_alone():
+    x = tg.Tensor([0.5], requires_grad=True)
+    y = x
+    for _ in range(500):
+        y = -y
+    assert len(nodes(tg.draw_graph(y).source)) == 1001
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_bad_node_budgets_are_rejected(bad):
+    with pytest.raises(ValueError, match="max_nodes must be None or a positive integer"):
+        tg.draw_graph(deep_model_loss(), max_nodes=bad)

@@ -11,9 +11,9 @@ Example:
 """
 from .engine import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .random import manual_seed
-from .serialization import CheckpointError, load, save
-from .visualization import draw_graph, graph_text, record_graph, render_graph
+from .random import Generator, manual_seed
+from .serialization import CheckpointError, checkpoint_shapes, load, save
+from .visualization import draw_graph, graph_text, record_graph, render_backward, render_graph
 from .tensor import (GradDtypeError, RemovableHandle, Tensor, ValuesIndices, cat, concatenate,
                      maximum, minimum, stack, tensor, where)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16,
@@ -26,7 +26,7 @@ from .functions import (abs, add, amax, amin, argmax, argmin, argsort, chunk, cl
                         matmul, max, mean, min, mm, mul, neg, numel, permute, pow, relu,
                         reshape, sigmoid, sin, softmax, sort, split, sqrt, square, squeeze, std,
                         sub, sum, t, tanh, topk, transpose, unflatten, unsqueeze, var)
-from . import autograd, data, nn, optim  # subpackages, imported after the core they build on
+from . import autograd, data, nn, onnx, optim, utils  # subpackages, imported after the core they build on
 from .autograd import inference_mode
 
 __version__ = "0.1.0"
@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "autograd", "data", "nn", "optim",
     "load", "save", "CheckpointError",
-    "draw_graph", "graph_text", "record_graph", "render_graph",
+    "draw_graph", "graph_text", "record_graph", "render_backward", "render_graph",
     "Function", "GradDtypeError", "GradcheckError", "Tensor", "arange", "cat", "concatenate",
     "enable_grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "manual_seed", "maximum",
     "minimum",

@@ -1,9 +1,9 @@
-"""Training and measuring a model: the loop the command line, the lab and users share.
+"""Training and measuring a model: the one loop the command line, the lab and users share.
 
-:func:`train_one_epoch` is one pass over the training batches in training mode, :func:`evaluate`
-measures a model in evaluation mode, and :func:`fit` alternates the two for some epochs and
-records a :class:`History`. ``tinygrad-dropbn train`` runs the same two functions, with progress
-bars, checkpoints and interruption handling around them.
+:func:`evaluate` measures a model in evaluation mode; :func:`train_one_epoch` is one pass over
+the training batches in training mode; :func:`fit` alternates the two for some epochs and
+records a :class:`History`. ``tinygrad-dropbn train`` and every lab experiment call :func:`fit`
+(the command line adds progress bars and checkpoints through its callbacks).
 
 Example:
     >>> import tinygrad_dropbn as tg
@@ -26,6 +26,8 @@ import numpy as np
 import tinygrad_dropbn as tg
 from . import data, nn, optim
 
+BatchCallback = Callable[[float, Optional[float]], None]
+
 
 def make_optimizer(name: str, parameters: Iterable[nn.Parameter], lr: float,
                    momentum: float = 0.0) -> optim.Optimizer:
@@ -44,8 +46,7 @@ def make_optimizer(name: str, parameters: Iterable[nn.Parameter], lr: float,
 
 def train_one_epoch(model: nn.Module, loader: data.DataLoader, loss_fn: nn.Module,
                     optimizer: optim.Optimizer, classification: bool = True,
-                    on_batch: Optional[Callable[[float, Optional[float]], None]] = None,
-                    ) -> tuple[float, Optional[float]]:
+                    on_batch: Optional[BatchCallback] = None) -> tuple[float, Optional[float]]:
     """One pass over the training batches in training mode.
 
     Returns the running loss and accuracy (None when ``classification`` is False): their
@@ -94,44 +95,64 @@ def evaluate(model: nn.Module, dataset: data.TensorDataset, loss_fn: nn.Module,
 
 @dataclass
 class History:
-    """Per-epoch curves of one training run, each measured after the epoch in evaluation mode
-    on the whole split (dropout off, running statistics), so train and test are comparable."""
+    """Per-epoch curves of one training run. ``running_*`` are the training-mode averages over
+    the epoch's batches; ``train_*`` and ``test_*`` are measured after the epoch in evaluation
+    mode on the whole split (dropout off, running statistics), so train and test compare.
+    Accuracies are None for regression."""
 
+    running_loss: list[float] = field(default_factory=list)
+    running_accuracy: list[Optional[float]] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
+    train_accuracy: list[Optional[float]] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
+    test_accuracy: list[Optional[float]] = field(default_factory=list)
 
     @property
     def gap(self) -> np.ndarray:
         """Train accuracy minus test accuracy, per epoch (the generalisation gap)."""
         return np.asarray(self.train_accuracy) - np.asarray(self.test_accuracy)
 
+    def row(self, epoch: int = -1) -> dict[str, Optional[float]]:
+        """One epoch's figures by name (the last epoch by default)."""
+        return {name: getattr(self, name)[epoch] for name in self.__dataclass_fields__}
 
-def fit(model: nn.Module, train: data.TensorDataset, test: data.TensorDataset, *, epochs: int,
-        lr: float, batch_size: int, optimizer: str = "adam", momentum: float = 0.0) -> History:
-    """Train a classifier with cross-entropy and record a :class:`History`.
+
+def fit(model: nn.Module, train: data.TensorDataset, test: Optional[data.TensorDataset] = None,
+        *, epochs: int, lr: float, batch_size: int, optimizer: str = "adam",
+        momentum: float = 0.0, loss_fn: Optional[nn.Module] = None, drop_last: bool = True,
+        on_batch: Optional[BatchCallback] = None,
+        on_epoch: Optional[Callable[[History], bool]] = None) -> History:
+    """Train a model and record a :class:`History`.
 
     Args:
-        model: a classifier returning logits.
-        train, test: the splits; minibatches are shuffled from the library's generator.
+        model: the network (a classifier returning logits, unless ``loss_fn`` says otherwise).
+        train, test: the splits (``test`` may be None); minibatches are shuffled from the
+            library's generator.
         epochs: passes over ``train``.
         lr: learning rate.
-        batch_size: minibatch size (the last incomplete batch is dropped, so batch norm always
-            sees a full batch).
+        batch_size: minibatch size.
         optimizer: "adam", "sgd" or "adamw".
         momentum: SGD momentum (ignored by Adam and AdamW).
+        loss_fn: default ``nn.CrossEntropyLoss()``; any other loss is treated as regression
+            (no accuracy).
+        drop_last: drop the last incomplete batch (so batch norm always sees a full batch).
+        on_batch: receives the running loss and accuracy after every batch.
+        on_epoch: called with the history after every epoch; returning False stops training.
     """
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    classification = isinstance(loss_fn, nn.CrossEntropyLoss)
     opt = make_optimizer(optimizer, model.parameters(), lr, momentum)
-    loader = data.DataLoader(train, batch_size=batch_size, shuffle=True, drop_last=True)
-    loss_fn = nn.CrossEntropyLoss()
+    loader = data.DataLoader(train, batch_size=batch_size, shuffle=True, drop_last=drop_last)
     history = History()
     for _ in range(epochs):
-        train_one_epoch(model, loader, loss_fn, opt)
-        train_loss, train_accuracy = evaluate(model, train, loss_fn)
-        test_loss, test_accuracy = evaluate(model, test, loss_fn)
-        history.train_loss.append(train_loss)
-        history.train_accuracy.append(train_accuracy)
-        history.test_loss.append(test_loss)
-        history.test_accuracy.append(test_accuracy)
+        running = train_one_epoch(model, loader, loss_fn, opt, classification, on_batch)
+        measured = [*running, *evaluate(model, train, loss_fn, classification)]
+        if test is not None:
+            measured += evaluate(model, test, loss_fn, classification)
+        else:
+            measured += [None, None]
+        for name, value in zip(history.__dataclass_fields__, measured):
+            getattr(history, name).append(value)
+        if on_epoch is not None and on_epoch(history) is False:
+            break
     return history

@@ -31,7 +31,7 @@ from .. import engine
 from ..engine import Function
 from ..nn.module import Parameter
 from .record import OpRecord, op_record
-from .summary import GradSummary, TensorSummary, number, values
+from .summary import GradSummary, TensorSummary, dtype_name, number, values
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -101,7 +101,10 @@ class Graph:
     ``top`` lists the node and cluster ids outside every cluster, in drawing order.
     ``after_backward`` tells whether a backward pass is known to have run through the graph
     (it released the graph, or a recording saw it); ``notes`` says what the drawing cannot
-    show because it was not recorded.
+    show because it was not recorded. ``op_nodes`` maps each op to the id of its node (or of
+    the collapsed module drawn for it); ``tensor_nodes`` maps :func:`tensor_key` of each drawn
+    tensor to its node id; ``parameter_names`` maps ``id()`` of each parameter and buffer of
+    the recorded modules to its name (``0.weight``), drawn or not.
     """
 
     nodes: dict[str, Node]
@@ -110,6 +113,14 @@ class Graph:
     top: list[str]
     after_backward: bool
     notes: list[str] = field(default_factory=list)
+    op_nodes: dict[Function, str] = field(default_factory=dict)
+    tensor_nodes: dict[Any, str] = field(default_factory=dict)
+    parameter_names: dict[int, str] = field(default_factory=dict)
+
+
+def tensor_key(t: "Tensor") -> Any:
+    """How :attr:`Graph.tensor_nodes` knows a live tensor: by the op that made it, or itself."""
+    return t.grad_fn if t.grad_fn is not None else ("t", id(t))
 
 
 @dataclass(eq=False)
@@ -158,8 +169,8 @@ class _ModuleIndex:
         return f"{short_name}: {header}" if short_name else header
 
 
-def build_graph(root: "Tensor", depth: Optional[int] = None,
-                hide_constants: bool = False) -> Graph:
+def build_graph(root: "Tensor", depth: Optional[int] = None, hide_constants: bool = False,
+                max_nodes: Optional[int] = None) -> Graph:
     """The drawable graph of everything ``root`` was computed from.
 
     Works on a live graph and on one a backward pass released: tensors the engine no longer
@@ -168,12 +179,32 @@ def build_graph(root: "Tensor", depth: Optional[int] = None,
     Args:
         root: the tensor to draw back from (usually the loss).
         depth: draw modules nested up to this depth as clusters and each module below it as a
-            single node (0 collapses every outermost module); None draws every op.
+            single node (0 collapses every outermost module); None draws every op, unless
+            that makes more than ``max_nodes`` nodes.
         hide_constants: fold scalar constants into the label of the op that uses them.
+        max_nodes: the node budget when ``depth`` is None: a graph with more nodes is drawn
+            with the deepest ``depth`` that fits (at least 0), and a note says what was
+            collapsed. None: no budget.
     """
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise ValueError(f"depth must be None or a non-negative integer, got {depth!r}")
-    return _Builder(root, depth, hide_constants).graph
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
+                                  or max_nodes < 1):
+        raise ValueError(f"max_nodes must be None or a positive integer, got {max_nodes!r}")
+    full = _Builder(root, depth, hide_constants)
+    if depth is not None or max_nodes is None or len(full.graph.nodes) <= max_nodes:
+        return full.graph
+    for depth in range(full.module_depth - 1, -1, -1):
+        graph = _Builder(root, depth, hide_constants).graph
+        if len(graph.nodes) <= max_nodes or depth == 0:
+            modules = sum(node.kind == "module" for node in graph.nodes.values())
+            graph.notes.append(
+                f"drawn with depth={depth}: {modules} module{'' if modules == 1 else 's'} "
+                "collapsed into one 3-D box each "
+                f"(the full graph has {len(full.graph.nodes)} nodes, over max_nodes="
+                f"{max_nodes}); max_nodes=None draws every op")
+            return graph
+    return full.graph  # no module to collapse
 
 
 class _Edge(NamedTuple):
@@ -206,6 +237,7 @@ class _Builder:
         self.records: dict[Function, Optional[OpRecord]] = {fn: op_record(fn) for fn in ops}
         recorded = [r for r in self.records.values() if r is not None]
         self.index = _ModuleIndex([r.scope for r in recorded])
+        self.module_depth = max((len(r.scope) for r in recorded), default=0)
         forward_recorded = any(r.output is not None for r in recorded)
         self.backward_recorded = any(r.backward_step is not None for r in recorded)
         if ops:
@@ -213,12 +245,14 @@ class _Builder:
         else:
             after_backward = root.grad is not None
         self.graph = Graph({}, [], {}, [], after_backward)
+        self.graph.parameter_names = {key: known[0]
+                                      for key, known in self.index.tensor_names.items()}
         self.cluster_ids: dict[tuple, str] = {}
-        self.node_ids: dict[Any, str] = {}  # value key -> node id
+        self.node_ids = self.graph.tensor_nodes  # value key -> node id
         self.collapsed: dict[tuple, _CollapsedModule] = {}  # by the ids of the module path
         self.counters = {"t": 0, "op": 0, "m": 0}
         self.unit = {fn: self._unit_of(fn) for fn in ops}
-        self.root_key = root.grad_fn if root.grad_fn is not None else ("t", id(root))
+        self.root_key = tensor_key(root)
         self.values: dict[Any, _Value] = {}
         self.inputs_of = self._find_values(ops)
         self.consumers: dict[Any, list] = {}  # value key -> units that read it
@@ -278,7 +312,7 @@ class _Builder:
                 if t is None and summary is not None and summary.tensor is not None:
                     t = summary.tensor()
                 if t is not None:
-                    key = ("t", id(t))
+                    key = tensor_key(t)
                 elif summary is not None:
                     key = ("s", id(summary))
                 else:
@@ -312,6 +346,7 @@ class _Builder:
                 unit_id = self._add_op(fn)
                 self.graph.edges.extend((self.node_ids[value.key], unit_id)
                                         for value in shown_inputs)
+            self.graph.op_nodes[fn] = unit_id
             out = self.values[fn]
             if self._is_shown(out):
                 out_id = self._add_tensor(out, self._path_of(unit))
@@ -440,7 +475,7 @@ class _Builder:
             node.lines = lines + [RELEASED]
         else:
             node.shape = "scalar" if not summary.shape else str(summary.shape)
-            node.lines = lines + [f"{node.shape} {summary.dtype}", summary.text]
+            node.lines = lines + [f"{node.shape} {dtype_name(summary.dtype)}", summary.text]
             node.finite = summary.finite
         if self.graph.after_backward and self._requires_grad(value, summary):
             grad, known_grad = self._grad_of(value)

@@ -1,22 +1,23 @@
-"""Saving a drawn graph to a file, with whichever Graphviz renderer is installed.
+"""Turning DOT source into SVG, PNG or PDF with whichever Graphviz renderer is installed.
 
 Renderers are looked for in order: Graphviz's own ``dot`` on ``PATH``, then ``graphviz-pure``
 (a self-contained port of the ``dot`` command line, installed by the ``viz`` extra:
-``pip install "tinygrad-dropbn[viz]"``). Both take the same command line. Without either, the
-DOT source is still written and :class:`RendererNotFoundError` says where and how to get one.
+``pip install "tinygrad-dropbn[viz]"``). Both take the same command line. ``graphviz-pure``
+writes no PDF, so a PDF is then made from its PNG with Pillow (also in the ``viz`` extra).
+
+Everything that renders goes through :func:`render_dot`: :func:`~.dot.render_graph`, the CLI,
+and the ``.pipe()``, ``.render()`` and Jupyter display of the ``Digraph`` that
+:func:`~.dot.draw_graph` returns. Without a renderer they raise
+:class:`RendererNotFoundError`, which says how to get one.
 """
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sysconfig
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
-
-from .dot import draw_graph
-
-if TYPE_CHECKING:
-    from ..tensor import Tensor
+from typing import Optional, Sequence
 
 RENDERERS = ("dot", "graphviz-pure")
 """Executable names tried in order; each takes ``-T<format>`` and DOT on standard input."""
@@ -24,15 +25,22 @@ RENDERERS = ("dot", "graphviz-pure")
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".gv": None, ".dot": None}
 """File extension -> Graphviz output format (None: the DOT source itself)."""
 
+HOW_TO_GET_ONE = (
+    "To get a renderer, either install Graphviz (e.g. `apt-get install graphviz`, "
+    "`brew install graphviz`; it provides `dot`, which writes every format) or "
+    "`pip install \"tinygrad-dropbn[viz]\"` (the self-contained graphviz-pure renderer, with "
+    "Pillow for PDF).")
+
 
 class RendererNotFoundError(RuntimeError):
-    """No installed renderer can produce the requested format; the DOT source was written.
+    """No installed renderer can produce the requested format.
 
     Attributes:
-        dot_path: the DOT file written instead, to render later.
+        dot_path: the DOT file :func:`~.dot.render_graph` wrote instead, to render later (None when
+            nothing was written, as for ``Digraph.pipe()``).
     """
 
-    def __init__(self, message: str, dot_path: Path) -> None:
+    def __init__(self, message: str, dot_path: Optional[Path] = None) -> None:
         super().__init__(message)
         self.dot_path = dot_path
 
@@ -52,63 +60,54 @@ def find_renderers() -> list[str]:
     return found
 
 
-def render_graph(root: "Tensor", path: Union[str, Path], **options: Any) -> Path:
-    """Draw the graph of ``root`` and save it; the format follows the extension.
-
-    ``.svg``, ``.png`` and ``.pdf`` are rendered by the first renderer that can produce them;
-    ``.gv`` and ``.dot`` save the DOT source and need no renderer.
+def render_dot(source: str, fmt: str, engine: str = "dot", flags: Sequence[str] = ()) -> bytes:
+    """DOT ``source`` rendered as ``fmt`` (``"svg"``, ``"png"``, ``"pdf"``, ...) by the first
+    installed renderer that can write it.
 
     Args:
-        root: the tensor to draw back from.
-        path: the file to write.
-        **options: passed to :func:`draw_graph` (``depth``, ``hide_constants``,
-            ``grad_health``, ``rankdir``).
-
-    Returns:
-        The path written.
+        source: the DOT text.
+        fmt: the output format, as after Graphviz's ``-T``.
+        engine: the layout engine (``-K``): ``"dot"``, ``"neato"``, ...
+        flags: further command-line flags for the renderer.
 
     Raises:
-        RendererNotFoundError: no installed renderer supports the format; the DOT source was
-            written next to ``path`` with the extension ``.gv``.
-        ValueError: the extension is not one of the supported ones.
+        RendererNotFoundError: no installed renderer writes ``fmt``; the message says how to
+            get one.
         RuntimeError: the renderer failed (its message is included).
     """
-    path = Path(path)
-    fmt = FORMATS.get(path.suffix.lower(), "")
-    if fmt == "":
-        raise ValueError(f"cannot tell the format of {str(path)!r} from its extension; "
-                         f"use one of {', '.join(FORMATS)}")
-    source = draw_graph(root, **options).source
-    if fmt is None:
-        path.write_text(source, encoding="utf-8")
-        return path
-    return render_source(source, path, fmt)
-
-
-def render_source(source: str, path: Path, fmt: str) -> Path:
-    """Render DOT ``source`` into ``path`` as ``fmt`` with the first renderer that can."""
-    renderers = find_renderers()
+    data = source.encode("utf-8")
     unsupported = []
-    for renderer in renderers:
-        result = subprocess.run([renderer, f"-T{fmt}"], input=source.encode("utf-8"),
+    for renderer in find_renderers():
+        result = subprocess.run([renderer, f"-K{engine}", f"-T{fmt}", *flags], input=data,
                                 capture_output=True)
         if result.returncode == 0:
-            path.write_bytes(result.stdout)
-            return path
+            return result.stdout
         error = result.stderr.decode("utf-8", "replace").strip()
         if "not recognized" not in error:
-            raise RuntimeError(f"{Path(renderer).name} failed to render {path}: {error}")
+            raise RuntimeError(f"{Path(renderer).name} failed to render {fmt.upper()}: {error}")
         unsupported.append(Path(renderer).name)
-    dot_path = path.with_suffix(".gv")
-    dot_path.write_text(source, encoding="utf-8")
+    if fmt == "pdf" and unsupported:
+        return _pdf_from_png(render_dot(source, "png", engine, flags), unsupported)
     if unsupported:
         problem = (f"the installed renderer(s) ({', '.join(unsupported)}) cannot write "
                    f"{fmt.upper()}")
     else:
-        problem = "no Graphviz renderer was found"
-    raise RendererNotFoundError(
-        f"Cannot render {path}: {problem}. The DOT source was written to {dot_path}. To get a "
-        "renderer, either install Graphviz (e.g. `apt-get install graphviz`, `brew install "
-        "graphviz`; it provides `dot`, which writes every format) or `pip install "
-        "\"tinygrad-dropbn[viz]\"` (the self-contained graphviz-pure renderer, SVG and PNG), "
-        f"then render again or run `dot -T{fmt} {dot_path} -o {path}`.", dot_path)
+        problem = "no Graphviz renderer was found (neither `dot` nor `graphviz-pure`)"
+    raise RendererNotFoundError(f"Cannot render {fmt.upper()}: {problem}. {HOW_TO_GET_ONE}")
+
+
+def _pdf_from_png(png: bytes, unsupported: list[str]) -> bytes:
+    """A one-page PDF of a PNG, for a renderer that writes PNG but not PDF."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise RendererNotFoundError(
+            f"Cannot render PDF: {', '.join(unsupported)} writes no PDF, and making one from "
+            "its PNG needs Pillow, which is not installed. Either `pip install pillow` (or "
+            "`pip install \"tinygrad-dropbn[viz]\"`, which includes it) or install Graphviz "
+            "(e.g. `apt-get install graphviz`, `brew install graphviz`), whose `dot` writes "
+            "PDF itself.") from None
+    out = io.BytesIO()
+    # NOTE: Graphviz lays PNGs out at 96 pixels per inch; the PDF page keeps that size.
+    Image.open(io.BytesIO(png)).convert("RGB").save(out, format="PDF", resolution=96.0)
+    return out.getvalue()

@@ -7,6 +7,7 @@ everything a drawing shows of an array without the array itself, so a recorded g
 """
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from dataclasses import dataclass, field
@@ -37,6 +38,13 @@ ZERO_GRAD_COLOR = "#d9d9d9"
 def number(value: float) -> str:
     """``value`` with four significant digits (``nan``/``inf`` spelled out)."""
     return f"{value:.4g}"
+
+
+@functools.lru_cache(maxsize=None)
+def dtype_name(dtype: np.dtype) -> str:
+    """``str(dtype)``, remembered: NumPy works it out in Python on every call, which shows on
+    a graph of 100,000 tensors."""
+    return str(dtype)
 
 
 def values(array: np.ndarray) -> str:

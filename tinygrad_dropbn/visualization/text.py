@@ -33,12 +33,14 @@ if TYPE_CHECKING:
 _INDENT = "    "
 
 
-def graph_text(root: "Tensor", depth: Optional[int] = None,
-               hide_constants: bool = False) -> str:
+def graph_text(root: "Tensor", depth: Optional[int] = None, hide_constants: bool = False,
+               max_nodes: Optional[int] = None) -> str:
     """Everything ``root`` was computed from, as an indented tree of modules and nodes.
 
-    Takes the same ``depth`` and ``hide_constants`` options as :func:`draw_graph` and shows the
-    same labels. Nodes whose value or gradient holds a NaN or infinity are marked ``[NaN/Inf]``.
+    Takes the same ``depth``, ``hide_constants`` and ``max_nodes`` options as
+    :func:`draw_graph` and shows the same labels; unlike the picture, the text has no node
+    budget by default. Nodes whose value or gradient holds a NaN or infinity are marked
+    ``[NaN/Inf]``.
 
     Example:
         >>> import tinygrad_dropbn as tg
@@ -51,7 +53,8 @@ def graph_text(root: "Tensor", depth: Optional[int] = None,
         op1: Sum axes=(0,) | t1 -> t2
         t2: output | scalar float32 | 5
     """
-    return to_text(build_graph(root, depth=depth, hide_constants=hide_constants))
+    return to_text(build_graph(root, depth=depth, hide_constants=hide_constants,
+                               max_nodes=max_nodes))
 
 
 def to_text(graph: Graph) -> str:

@@ -1,6 +1,0 @@
-"""``python -m tinygrad_dropbn.lab EXPERIMENT|all``."""
-import sys
-
-from .cli import main
-
-sys.exit(main())
