@@ -172,6 +172,10 @@ class Function:
     input_versions: Optional[tuple] = None  # None: every input was at version 0
     output_version: _Version = UNCHANGED  # the output's, once it has a counter of its own
     released = False
+    #: True for an op whose array ``backward`` returns a new array for each input, referenced
+    #: nowhere else (not ``grad`` itself, not a view, not a saved or cached array): a leaf
+    #: whose ``.grad`` is None then keeps that array as its gradient instead of a copy.
+    returns_new_grads = False
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -443,18 +447,20 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
             fn.release()
         if input_grads is None:  # no consumer sent a gradient to this op's output
             continue
+        new_grads = fn.returns_new_grads
         for t, g in zip(inputs, input_grads):
             if g is None or not t.requires_grad:
                 continue
             data = t.data
+            new = new_grads
             if g.shape != data.shape:
-                g = _unbroadcast_from(fn, g, data.shape)
+                g, new = _unbroadcast_from(fn, g, data.shape), True
             if g.dtype is not data.dtype and g.dtype != data.dtype:
-                g = g.astype(data.dtype)
+                g, new = g.astype(data.dtype), True
             parent = t.grad_fn
             if parent is None:
                 if deliver is None:
-                    _accumulate_grad(t, g, create_graph)
+                    _accumulate_grad(t, g, create_graph, new)
                 else:
                     deliver(t, g)
                 continue
@@ -497,13 +503,21 @@ def _unbroadcast_from(fn: Function, grad: Any, shape: tuple) -> Any:
                        "of the broadcast output).")
 
 
-def _accumulate_grad(t: "Tensor", g: Any, create_graph: bool) -> None:
+def _accumulate_grad(t: "Tensor", g: Any, create_graph: bool, new: bool = False) -> None:
     """``t.grad += g``. When the backward pass is recorded the sum is a graph node; otherwise
-    it is done in place, in a buffer the tensor owns."""
+    it is done in place, in a buffer the tensor owns: ``g`` itself when it is ``new`` (an array
+    of ``t``'s dtype that nothing else references), else a copy.
+
+    NOTE: keeping a new gradient instead of copying it saves a pass over it and, for large
+    arrays, an allocation the size of the tensor: fewer (N, C) blocks freed per step is what
+    keeps glibc from trimming and re-faulting its heap (see ops/batchnorm.py).
+    """
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
-        t.grad = t._from_op(np.array(g, dtype=t.data.dtype, copy=True), None)
+        if not (new and type(g) is np.ndarray):
+            g = np.array(g, dtype=t.data.dtype, copy=True)
+        t.grad = t._from_op(g, None)
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
         version_counter(t.grad).bump()  # a graph recorded from .grad may have saved it
