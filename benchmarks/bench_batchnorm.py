@@ -109,11 +109,16 @@ def measure(step: Callable[[], None], calls: int, repeats: int) -> tuple[float, 
     return best[0] / calls * 1e3, best[1] / calls
 
 
-def make_step(impl: str) -> Optional[Callable[[], None]]:
-    """One call of ``impl`` on fixed data; None when it cannot run here (no PyTorch)."""
+def fixed_data() -> tuple[np.ndarray, np.ndarray]:
+    """The input and the upstream gradient every implementation is timed on."""
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal(SHAPE, dtype=np.float32) * 3 + 1
-    grad = rng.standard_normal(SHAPE, dtype=np.float32)
+    return x0, rng.standard_normal(SHAPE, dtype=np.float32)
+
+
+def make_step(impl: str) -> Optional[Callable[[], None]]:
+    """One call of ``impl`` on fixed data; None when it cannot run here (no PyTorch)."""
+    x0, grad = fixed_data()
     if impl == "numpy":
         return make_numpy_step(x0, grad)
     if impl != "torch":
