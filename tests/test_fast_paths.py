@@ -2,7 +2,9 @@
 
 * BatchNorm reuses its centered buffer across steps (ops/batchnorm.py, ``_SpareBuffers``);
 * a leaf keeps a new gradient array as its ``.grad`` instead of a copy
-  (``Function.returns_new_grads``).
+  (``Function.returns_new_grads``);
+* only in-place changes of tensors a graph may have saved make the backward check the saved
+  tensors one by one (``engine._Version.watched``).
 """
 import threading
 
@@ -10,7 +12,9 @@ import numpy as np
 import pytest
 
 import tinygrad_dropbn as tg
+import tinygrad_dropbn.nn as nn
 import tinygrad_dropbn.nn.functional as F
+from tinygrad_dropbn import engine
 from tinygrad_dropbn.ops import batchnorm as batchnorm_ops
 
 
@@ -156,3 +160,54 @@ def test_create_graph_through_the_fast_paths_still_differentiates_twice(rng):
     inputs = [tg.Tensor(x0, requires_grad=True), weight, bias]
     assert tg.gradcheck(cubed, inputs)
     assert tg.gradgradcheck(cubed, inputs)
+
+
+# -------------------------------------------- in-place checks skipped for unsaved tensors
+
+
+def count_slow_checks(monkeypatch):
+    calls = []
+    original = engine.Function.saved_values
+
+    def counting(self, as_tensors):
+        calls.append(self.name)
+        return original(self, as_tensors)
+
+    monkeypatch.setattr(engine.Function, "saved_values", counting)
+    return calls
+
+
+def test_running_statistics_updates_keep_the_fast_path(monkeypatch, rng):
+    # The running statistics change in place during every training forward pass; no op saved
+    # them, so the ops recorded before need not be checked one by one in the backward.
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2),
+                          nn.BatchNorm1d(2))
+    x = tg.Tensor(rng.standard_normal((6, 3)).astype(np.float32))
+    model(x).sum().backward()  # the first step gives the running statistics their counters
+    calls = count_slow_checks(monkeypatch)
+    model(x).sum().backward()
+    assert calls == []
+
+
+def test_a_saved_running_statistic_changed_in_place_is_still_caught(rng):
+    bn = nn.BatchNorm1d(3)
+    x = tg.Tensor(rng.standard_normal((5, 3)).astype(np.float32), requires_grad=True)
+    bn.train()
+    bn(x)  # gives the running statistics counters while no graph has saved them
+    bn.eval()
+    out = bn(x)  # saves running_mean and running_var
+    bn.train()
+    bn(x)  # updates them in place
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_a_detached_alias_changed_in_place_is_caught(rng):
+    x = tg.Tensor(rng.standard_normal(4), requires_grad=True)
+    y = x * 1.0
+    out = (y * y).sum()  # saves y, which has no counter of its own yet
+    alias = y.detach()
+    with tg.no_grad():
+        alias.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
