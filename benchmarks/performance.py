@@ -5,7 +5,8 @@ number of threads as the BLAS) and a hand-written NumPy step, and times them sid
 round by round (:mod:`timing`); workloads with large arrays run twice, with glibc's default
 allocator and with ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` pinned high in that
 child's environment. Ratios are of CPU time per call (steadier than wall time on a busy
-machine), each the median of the per-round ratios; page faults are minor faults per call.
+machine), each the median of the per-round ratios; page faults are minor faults per call,
+counted for each implementation alone in a fresh process and during the side-by-side rounds.
 
 Workloads (the step makers live in the benchmark of their concern):
 
@@ -107,6 +108,16 @@ def child_workload(workload: str, rounds: int, threads: int) -> dict:
     return timing.summarise(results)
 
 
+def child_faults(workload: str, impl: str, threads: int) -> float:
+    """Minor page faults per call of one implementation alone in this process (what ran
+    before in a process changes how the allocator serves the next, so the side-by-side
+    figure can hide faults that a program running only this step pays)."""
+    torch = timing.load_torch(threads) if impl == "torch" else None
+    step = make_steps(workload, torch)[impl]
+    results = timing.side_by_side({impl: step}, WORKLOADS[workload][1], 3)
+    return timing.summarise(results, ours=impl)[impl]["faults"]
+
+
 def child_peak(impl: str, threads: int) -> float:
     """MiB the peak resident memory grows by over 50 mnist steps after the set-up."""
     import bench_training
@@ -143,10 +154,15 @@ def collect(args: argparse.Namespace) -> dict:
             continue
         for mode in modes:
             print(f"measuring {workload} ({mode} malloc) ...", file=sys.stderr)
-            rows[(workload, mode)] = timing.run_child(
-                script, ["--child", workload, "--rounds", str(args.rounds),
-                         "--threads", str(args.threads)],
-                timing.child_env(args.threads, mode == "pinned"))
+            env = timing.child_env(args.threads, mode == "pinned")
+            figures = timing.run_child(script, ["--child", workload, "--rounds",
+                                                str(args.rounds), "--threads",
+                                                str(args.threads)], env)
+            for impl in figures:
+                figures[impl]["alone_faults"] = timing.run_child(
+                    script, ["--child-faults", workload, impl, "--threads", str(args.threads)],
+                    env)
+            rows[(workload, mode)] = figures
     if not args.only or "peak" in args.only:
         print("measuring peak memory ...", file=sys.stderr)
         impls = ["ours", "numpy"] + (["torch"] if torch_installed() else [])
@@ -180,7 +196,7 @@ def verdict(key: tuple, figures: dict) -> str:
 
 def table(rows: dict) -> list[str]:
     lines = ["| workload | malloc | ours | ours / PyTorch | ours / NumPy | "
-             "page faults per call (ours / PyTorch / NumPy) | target |",
+             "page faults per call, alone (side by side): ours / PyTorch / NumPy | target |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for key, figures in rows.items():
         workload, mode = key
@@ -200,8 +216,9 @@ def table(rows: dict) -> list[str]:
                          f"{verdict(key, figures)} |")
             continue
         description, _, _, scale, unit = WORKLOADS[workload]
-        faults = " / ".join(f"{figures[impl]['faults']:.0f}" if impl in figures else "-"
-                            for impl in ("ours", "torch", "numpy"))
+        faults = " / ".join(
+            f"{figures[impl]['alone_faults']:.0f} ({figures[impl]['faults']:.0f})"
+            if impl in figures else "-" for impl in ("ours", "torch", "numpy"))
         lines.append(f"| {description} | {mode} | {figures['ours']['cpu'] * scale:.3g} {unit} "
                      f"| {ratio('torch')} | {ratio('numpy')} | {faults} | "
                      f"{verdict(key, figures)} |")
@@ -254,7 +271,10 @@ side in one process, round by round, the order alternating: the ratios are of CP
 call, each the median of the per-round ratios (below 1: ours is faster). Rows with large arrays
 run twice: with glibc's default allocator, and with `MALLOC_MMAP_THRESHOLD_` and
 `MALLOC_TRIM_THRESHOLD_` pinned high in the measuring process's environment, which keeps freed
-memory in the process. Page faults are minor faults per call. The workloads, and how each is
+memory in the process. Page faults are minor faults per call, counted for each step alone in
+a fresh process (what a program running only that step pays) and, in brackets, during the
+side-by-side rounds, where the other implementations' allocations change what the allocator
+does. The workloads, and how each is
 built, are described in `benchmarks/performance.py`; absolute times depend on the machine and
 on how busy it is, so compare the ratios.
 """
@@ -292,12 +312,18 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true",
                         help="print the table without rewriting docs/performance.md")
     parser.add_argument("--child", choices=WORKLOADS, help=argparse.SUPPRESS)
+    parser.add_argument("--child-faults", nargs=2, metavar=("WORKLOAD", "IMPL"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--child-peak", choices=("ours", "torch", "numpy"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         import json
         print(json.dumps(child_workload(args.child, args.rounds, args.threads)))
+        return
+    if args.child_faults:
+        import json
+        print(json.dumps(child_faults(*args.child_faults, args.threads)))
         return
     if args.child_peak:
         import json
