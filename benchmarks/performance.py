@@ -195,7 +195,7 @@ def verdict(key: tuple, figures: dict) -> str:
 
 
 def table(rows: dict) -> list[str]:
-    lines = ["| workload | malloc | ours | ours / PyTorch | ours / NumPy | "
+    lines = ["| workload | malloc | ours (CPU per call) | ours / PyTorch | ours / NumPy | "
              "page faults per call, alone (side by side): ours / PyTorch / NumPy | target |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for key, figures in rows.items():
@@ -226,20 +226,24 @@ def table(rows: dict) -> list[str]:
 
 
 def plot(rows: dict, path: Path) -> None:
-    """Horizontal bars: ours / PyTorch and ours / NumPy per row, each target a tick."""
+    """Horizontal bars: ours / PyTorch and ours / NumPy per row, each target a black tick."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator
 
     keys = [key for key in rows if key[0] != "train"]
-    labels = [f"{key[0]} ({key[1]} malloc)" if key[1] == "pinned" else key[0] for key in keys]
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(keys) + 1.5))
+    labels = [("peak memory growth" if key[0] == "peak" else key[0])
+              + (" (pinned malloc)" if key[1] == "pinned" else "") for key in keys]
+    fig, ax = plt.subplots(figsize=(9, 0.65 * len(keys) + 2))
     positions = np.arange(len(keys))
     for offset, impl, colour, name in ((-0.2, "torch", "tab:orange", "ours / PyTorch"),
                                        (0.2, "numpy", "tab:blue", "ours / hand-written NumPy")):
         values = [rows[key][impl]["ratio"] if impl in rows[key] else np.nan for key in keys]
         ax.barh(positions + offset, values, height=0.38, color=colour, label=name)
-        for y, key in zip(positions, keys):
+        for y, key, value in zip(positions, keys, values):
+            if not np.isnan(value):
+                ax.text(value * 1.04, y + offset + 0.02, f"{value:.2f}x", va="center", fontsize=8)
             limit = TARGETS.get(key, {}).get(impl)
             if limit is not None:
                 ax.plot([limit, limit], [y + offset - 0.22, y + offset + 0.22], color="black",
@@ -247,11 +251,19 @@ def plot(rows: dict, path: Path) -> None:
     ax.plot([], [], color="black", linewidth=2.5, label="target (at most)")
     ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
     ax.set_xscale("log")
+    ticks = [0.25, 0.5, 1, 2, 4, 8]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([f"{t:g}x" for t in ticks])
+    ax.set_xlim(0.2, 12)
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()
-    ax.set_xlabel("ratio of CPU time per call (log scale; < 1: ours is faster)")
-    ax.set_title("tinygrad_dropbn against PyTorch and NumPy (median of rounds)")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.set_xlabel("ours / theirs, CPU time per call (memory growth for the last row); "
+                  "below 1x ours is better", fontsize=9)
+    ax.set_title("tinygrad_dropbn against PyTorch and hand-written NumPy (median of rounds)",
+                 fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize="small",
+              frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -271,12 +283,11 @@ side in one process, round by round, the order alternating: the ratios are of CP
 call, each the median of the per-round ratios (below 1: ours is faster). Rows with large arrays
 run twice: with glibc's default allocator, and with `MALLOC_MMAP_THRESHOLD_` and
 `MALLOC_TRIM_THRESHOLD_` pinned high in the measuring process's environment, which keeps freed
-memory in the process. Page faults are minor faults per call, counted for each step alone in
-a fresh process (what a program running only that step pays) and, in brackets, during the
+memory in the process. Page faults are minor faults per call, counted for each step alone in a
+fresh process (what a program running only that step pays) and, in brackets, during the
 side-by-side rounds, where the other implementations' allocations change what the allocator
-does. The workloads, and how each is
-built, are described in `benchmarks/performance.py`; absolute times depend on the machine and
-on how busy it is, so compare the ratios.
+does. `benchmarks/performance.py` describes each workload and where its steps are built.
+Absolute times depend on the machine and on how busy it is: compare the ratios.
 """
 
 
