@@ -23,22 +23,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
-import time
 from typing import Callable, Optional
 
 import numpy as np
 
+import timing
 import tinygrad_dropbn as tg
+from timing import PINNED_ENV
 from tinygrad_dropbn.nn.functional import batch_norm
 
 SHAPE = (256, 1024)
 EPS = 1e-5
 MOMENTUM = 0.1
 IMPLS = ("fused", "composed", "numpy", "torch")
-PINNED_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**30)}
 
 
 def make_engine_step(x0: np.ndarray, grad: np.ndarray, impl: str) -> Callable[[], None]:
@@ -96,24 +95,21 @@ def measure(step: Callable[[], None], calls: int, repeats: int) -> tuple[float, 
     """(best milliseconds per call, minor page faults per call in that best block)."""
     for _ in range(max(calls // 10, 3)):
         step()
-    best = None
-    for _ in range(repeats):
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        start = time.perf_counter()
-        for _ in range(calls):
-            step()
-        elapsed = time.perf_counter() - start
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-        if best is None or elapsed < best[0]:
-            best = (elapsed, faults)
-    return best[0] / calls * 1e3, best[1] / calls
+    best = min((timing.measure_block(step, calls) for _ in range(repeats)),
+               key=lambda block: block["wall"])
+    return best["wall"] * 1e3, best["faults"]
+
+
+def fixed_data() -> tuple[np.ndarray, np.ndarray]:
+    """The input and the upstream gradient every implementation is timed on."""
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(SHAPE, dtype=np.float32) * 3 + 1
+    return x0, rng.standard_normal(SHAPE, dtype=np.float32)
 
 
 def make_step(impl: str) -> Optional[Callable[[], None]]:
     """One call of ``impl`` on fixed data; None when it cannot run here (no PyTorch)."""
-    rng = np.random.default_rng(0)
-    x0 = rng.standard_normal(SHAPE, dtype=np.float32) * 3 + 1
-    grad = rng.standard_normal(SHAPE, dtype=np.float32)
+    x0, grad = fixed_data()
     if impl == "numpy":
         return make_numpy_step(x0, grad)
     if impl != "torch":

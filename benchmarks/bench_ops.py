@@ -27,6 +27,13 @@ import tinygrad_dropbn as tg
 SHAPE = (8, 8)
 
 
+def fixed_data() -> tuple[np.ndarray, np.ndarray]:
+    """The chain's input and its constant operand."""
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(SHAPE).astype(np.float32)
+    return x0, rng.uniform(0.5, 1.5, SHAPE).astype(np.float32)
+
+
 def chain_tinygrad(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
     """x -> x * w -> + w -> tanh -> ..., summed, then backward; returns d(sum)/dx."""
     x = tg.Tensor(x0, requires_grad=True)
@@ -130,9 +137,7 @@ def main() -> None:
     parser.add_argument("--deep-repeats", type=int, default=3)
     args = parser.parse_args()
 
-    rng = np.random.default_rng(0)
-    x0 = rng.standard_normal(SHAPE).astype(np.float32)
-    w = rng.uniform(0.5, 1.5, SHAPE).astype(np.float32)
+    x0, w = fixed_data()
 
     chains = {"tinygrad_dropbn": chain_tinygrad, "numpy (by hand)": chain_numpy}
     torch = load_torch()

@@ -40,10 +40,12 @@ import pstats
 import resource
 import subprocess
 import sys
-import time
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
+
+import timing
+from timing import PINNED_ENV, THREAD_VARS
 
 CONFIGS = {
     "a": dict(sizes=(2, 16, 16, 2), p=0.1, batch=64, steps=1000),
@@ -53,8 +55,6 @@ LR = 0.01
 EPS = 1e-5
 MOMENTUM = 0.1
 PEAK_STEPS = 50
-PINNED_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**30)}
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PEERS = {"a": "NumPy 0.14 ms, PyTorch 0.46 ms", "b": "NumPy 11.0 ms, PyTorch 8.6 ms"}
 
 
@@ -174,17 +174,9 @@ def measure(step: Callable[[], None], steps: int, repeats: int) -> tuple[float, 
     """(best milliseconds per step, minor page faults per step in that best block)."""
     for _ in range(max(steps // 10, 3)):
         step()
-    best: Optional[tuple[float, int]] = None
-    for _ in range(repeats):
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        elapsed = time.perf_counter() - start
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-        if best is None or elapsed < best[0]:
-            best = (elapsed, faults)
-    return best[0] / steps * 1e3, best[1] / steps
+    best = min((timing.measure_block(step, steps) for _ in range(repeats)),
+               key=lambda block: block["wall"])
+    return best["wall"] * 1e3, best["faults"]
 
 
 def implementations() -> list[str]:

@@ -107,22 +107,30 @@ class set_grad_enabled(_GradModeContext):
 
 class _Version:
     """How many times a tensor's values were changed in place. Shared by every tensor that
-    shares the array (``detach()``), as PyTorch's version counter is."""
+    shares the array (``detach()``), as PyTorch's version counter is.
 
-    __slots__ = ("value",)
+    ``watched``: whether a recorded op may have saved a tensor with this counter (it was an
+    input of a recorded op, or is an op's output). Only changes of watched counters move
+    :attr:`changes`, so changing a tensor no graph saved -- batch norm's running statistics,
+    updated during every training forward pass -- leaves every op's fast path in place.
+    """
 
-    #: In-place changes to any tensor so far: while it has not moved since an op saved its
-    #: tensors, none of them can have changed, and the backward skips checking each.
+    __slots__ = ("value", "watched")
+
+    #: In-place changes of watched tensors so far: while it has not moved since an op saved
+    #: its tensors, none of them can have changed, and the backward skips checking each.
     changes = 0
 
-    def __init__(self) -> None:
+    def __init__(self, watched: bool = True) -> None:
         self.value = 0
+        self.watched = watched
 
     def bump(self) -> None:
         """Count one in-place change of the tensor(s) this counter belongs to."""
         with _bump_lock:  # NOTE: two threads adding at once must not lose a change
             self.value += 1
-            _Version.changes += 1
+            if self.watched:
+                _Version.changes += 1
 
 
 _bump_lock = threading.Lock()
@@ -136,13 +144,16 @@ UNCHANGED = _Version()
 _data = operator.attrgetter("data")
 _version_of = operator.attrgetter("_version_counter.value")
 _requires_grad = operator.attrgetter("requires_grad")
+_released = operator.attrgetter("released")
 
 
 def version_counter(t: "Tensor") -> _Version:
     """``t``'s own version counter, made if it still has the shared :data:`UNCHANGED` (and
     handed to the op that produced ``t``, which checks it if it saved its output)."""
     if t._version_counter is UNCHANGED:
-        t._version_counter = _Version()
+        # NOTE: an op that saved t while it had no counter of its own set _used_by_graph
+        # (an input) or is its grad_fn (the output); see _Version.watched.
+        t._version_counter = _Version(watched=t._used_by_graph or t.grad_fn is not None)
         if t.grad_fn is not None:
             t.grad_fn.output_version = t._version_counter
     return t._version_counter
@@ -175,6 +186,10 @@ class Function:
     output_version: _Version = UNCHANGED  # the output's, once it has a counter of its own
     released = False
     hooks: list = ()  # the output tensor's register_hook() hooks (see _sweep)
+    #: True for an op whose array ``backward`` returns a new array for each input, referenced
+    #: nowhere else (not ``grad`` itself, not a view, not a saved or cached array): a leaf
+    #: whose ``.grad`` is None then keeps that array as its gradient instead of a copy.
+    returns_new_grads = False
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -201,13 +216,16 @@ class Function:
         fn.inputs = inputs  # before forward, which may read needs_input_grad
         result = fn.forward(*map(_data, inputs), **attributes)
         out = make_tensor(result, fn)
-        changed_before = False
         for t in inputs:
             t._used_by_graph = True  # see Tensor._in_place: its grad_fn must stay what it is
-            changed_before = changed_before or t._version_counter is not UNCHANGED
         if fn.saved:
             fn.result = result  # to tell the saved output from the saved inputs, if need be
             fn.changes_at_save = _Version.changes
+            changed_before = False
+            for t in inputs:
+                counter = t._version_counter
+                if counter is not UNCHANGED:
+                    counter.watched = changed_before = True
             if changed_before:  # versions now, to tell at backward time if one changed since
                 fn.input_versions = tuple(map(_version_of, inputs))
         if record_hooks:
@@ -421,12 +439,12 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
     grads: dict[Function, Any] = {}  # each op's output gradient, summed over its consumers
     held: dict[int, list] = {}  # hooked leaves: [tensor, gradient summed so far]
     order = topological_order(outputs)
-    for fn in order:
-        if fn.released:
-            raise RuntimeError(
-                f"Trying to backward through the graph a second time ({fn.name} has already "
-                "released the arrays it saved for backward). Pass retain_graph=True to the "
-                "first backward() if you need to call it again, or recompute the forward pass.")
+    if any(map(_released, order)):  # NOTE: checked before anything is sent or released
+        fn = next(fn for fn in order if fn.released)
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time ({fn.name} has already "
+            "released the arrays it saved for backward). Pass retain_graph=True to the "
+            "first backward() if you need to call it again, or recompute the forward pass.")
     for t, g in zip(outputs, grad_outputs):
         if t.grad_fn is None:
             if t._hooks:
@@ -439,8 +457,11 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
             grads[t.grad_fn] = g if t.grad_fn not in grads else grads[t.grad_fn] + g
             if t._retains_grad and deliver is None and not t.grad_fn.hooks:
                 _accumulate_grad(t, g, create_graph)
+    # NOTE: the loop below runs once per op of the graph, so what it does per op is written
+    # out here rather than in helper functions (a call costs as much as several of its lines).
+    pop_grad = grads.pop
     for fn in order:
-        grad = grads.pop(fn, None)
+        grad = pop_grad(fn, None)
         if fn.hooks and grad is not None:
             t = tensor_hooks.output_of(fn, grad, create_graph)
             grad = tensor_hooks.run(fn.hooks, t, grad, create_graph)
@@ -449,25 +470,46 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
         if wanted_outputs and fn in wanted_outputs:
             found[id(wanted_outputs[fn])] = grad
         inputs = fn.inputs
-        input_grads = None if grad is None else _call_backward(fn, grad, create_graph)
+        if grad is None:  # no consumer sent a gradient to this op's output
+            if not keep_graph:
+                fn.release()
+            continue
+        # fn.backward on the output's gradient and the saved values, checked against in-place
+        # changes only when some tensor changed since they were saved (or they must become
+        # Tensors, for a recorded backward pass).
+        saved = fn.saved
+        if saved and (create_graph or fn.changes_at_save != _Version.changes):
+            saved = fn.saved_values(create_graph)
+        input_grads = fn.backward(grad, *saved)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        if len(input_grads) != len(inputs):
+            raise RuntimeError(f"{fn.name}.backward returned {len(input_grads)} gradient(s) "
+                               f"for {len(inputs)} input(s); it must return one per input "
+                               "(None where an input needs none).")
+        if create_graph:
+            _check_recorded_grads(fn, input_grads)
+        if backward_hooks:
+            for hook in backward_hooks:
+                hook(fn, grad, input_grads)
         if not keep_graph:
             fn.release()
-        if input_grads is None:  # no consumer sent a gradient to this op's output
-            continue
+        new_grads = fn.returns_new_grads
         for t, g in zip(inputs, input_grads):
             if g is None or not t.requires_grad:
                 continue
             data = t.data
+            new = new_grads
             if g.shape != data.shape:
-                g = _unbroadcast_from(fn, g, data.shape)
+                g, new = _unbroadcast_from(fn, g, data.shape), True
             if g.dtype is not data.dtype and g.dtype != data.dtype:
-                g = g.astype(data.dtype)
+                g, new = g.astype(data.dtype), True
             parent = t.grad_fn
             if parent is None:
                 if t._hooks:
                     tensor_hooks.hold(held, t, g)
                 elif deliver is None:
-                    _accumulate_grad(t, g, create_graph)
+                    _accumulate_grad(t, g, create_graph, new)
                 else:
                     deliver(t, g)
                 continue
@@ -483,26 +525,12 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
             deliver(t, g)
 
 
-def _call_backward(fn: Function, grad: Any, create_graph: bool) -> tuple:
-    """``fn.backward`` on its output's gradient and its saved values; one gradient per input."""
-    saved = fn.saved
-    if saved and (create_graph or fn.changes_at_save != _Version.changes):
-        saved = fn.saved_values(create_graph)
-    input_grads = fn.backward(grad, *saved)
-    if type(input_grads) is not tuple:
-        input_grads = (input_grads,)
-    if len(input_grads) != len(fn.inputs):
-        raise RuntimeError(f"{fn.name}.backward returned {len(input_grads)} gradient(s) for "
-                           f"{len(fn.inputs)} input(s); it must return one per input (None "
-                           "where an input needs none).")
-    if create_graph and any(isinstance(g, (np.ndarray, np.generic)) for g in input_grads):
+def _check_recorded_grads(fn: Function, input_grads: tuple) -> None:
+    """A recorded backward pass must return Tensors (or None), never arrays."""
+    if any(isinstance(g, (np.ndarray, np.generic)) for g in input_grads):
         raise RuntimeError(f"{fn.name}.backward returned a NumPy array while the backward pass "
                            "was being recorded (create_graph=True); write it with operations "
                            "that work on Tensors too.")
-    if backward_hooks:
-        for hook in backward_hooks:
-            hook(fn, grad, input_grads)
-    return input_grads
 
 
 def _unbroadcast_from(fn: Function, grad: Any, shape: tuple) -> Any:
@@ -516,13 +544,21 @@ def _unbroadcast_from(fn: Function, grad: Any, shape: tuple) -> Any:
                        "of the broadcast output).")
 
 
-def _accumulate_grad(t: "Tensor", g: Any, create_graph: bool) -> None:
+def _accumulate_grad(t: "Tensor", g: Any, create_graph: bool, new: bool = False) -> None:
     """``t.grad += g``. When the backward pass is recorded the sum is a graph node; otherwise
-    it is done in place, in a buffer the tensor owns."""
+    it is done in place, in a buffer the tensor owns: ``g`` itself when it is ``new`` (an array
+    of ``t``'s dtype that nothing else references), else a copy.
+
+    NOTE: keeping a new gradient instead of copying it saves a pass over it and, for large
+    arrays, an allocation the size of the tensor: fewer (N, C) blocks freed per step is what
+    keeps glibc from trimming and re-faulting its heap (see ops/batchnorm.py).
+    """
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
-        t.grad = t._from_op(np.array(g, dtype=t.data.dtype, copy=True), None)
+        if not (new and type(g) is np.ndarray):
+            g = np.array(g, dtype=t.data.dtype, copy=True)
+        t.grad = t._from_op(g, None)
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
         version_counter(t.grad).bump()  # a graph recorded from .grad may have saved it

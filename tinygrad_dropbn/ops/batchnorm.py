@@ -26,6 +26,7 @@ batch_norm` folds the batch statistics the op reports (:class:`BatchStatistics`)
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -49,19 +50,64 @@ def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
 
-def batch_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batch_statistics(x: np.ndarray, out: Optional[np.ndarray] = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The per-channel batch mean and *biased* variance of ``x`` (shape (N, C, ...)).
 
     Returns:
         ``(mean, var, centered)``: ``mean`` and ``var = sum((x - mean)^2) / M`` of shape (C,),
         with ``M = x.size / C``, and ``centered = x - mean``, which the variance needs anyway
         and :class:`BatchNorm` keeps for its backward instead of subtracting a second time.
+        ``centered`` is written into ``out`` when given (an array of ``x``'s shape and dtype).
     """
     count = x.size // x.shape[1]
     # NOTE: np.add.reduce / count is what ndarray.mean computes, minus its Python-level wrapper.
     mean = np.add.reduce(x, axis=channel_axes(x.ndim)) / x.dtype.type(count)
-    centered = x - _per_channel(mean, x.ndim)
+    centered = np.subtract(x, _per_channel(mean, x.ndim), out=out)
     return mean, _channel_dot(centered, centered) / count, centered
+
+
+class _SpareBuffers(threading.local):
+    """Released ``centered`` buffers, per thread, for the next forward pass to reuse.
+
+    NOTE: why this exists -- page faults, not arithmetic. glibc serves arrays of this size
+    (1 MiB at (256, 1024) float32) from its heap, and when a free leaves more than about twice
+    the largest such block unused at the top of the heap it gives that memory back to the
+    kernel (``M_TRIM_THRESHOLD``, which glibc sets to twice the last freed large block). A
+    training step that frees every (N, C) array it made -- the output, the gradient, and the
+    centered input -- empties the top of the heap at once: it was trimmed every step and ~500
+    pages were faulted in again on the next (``benchmarks/bench_batchnorm.py`` counts them).
+    Reusing the centered buffer keeps one block alive across steps; since the forward takes it
+    *after* allocating its output, it sits above that output, so the output and the gradient
+    freed by the caller never reach the top together, and the heap is not trimmed.
+
+    Safe because the buffer is private to the op: it never leaves it (the output and every
+    gradient are new arrays), and it comes back only from :meth:`BatchNorm.release`, after
+    the backward pass that read it, or from a forward pass that is not recorded. Each thread
+    keeps at most :data:`SPARE_LIMIT` buffers, the most recently released.
+    """
+
+    def __init__(self) -> None:
+        self.buffers: list[np.ndarray] = []
+
+    def take(self, like: np.ndarray) -> np.ndarray:
+        """A buffer of ``like``'s shape and dtype (C order): a spare one, or a new one."""
+        buffers = self.buffers
+        for i in range(len(buffers) - 1, -1, -1):
+            if buffers[i].shape == like.shape and buffers[i].dtype == like.dtype:
+                return buffers.pop(i)
+        return np.empty(like.shape, like.dtype)
+
+    def give(self, buffer: np.ndarray) -> None:
+        self.buffers.append(buffer)
+        if len(self.buffers) > SPARE_LIMIT:
+            del self.buffers[0]
+
+
+#: How many released buffers a thread keeps (a network's batch-norm layers each hold one
+#: during a step; more distinct shapes than this just allocate).
+SPARE_LIMIT = 8
+_spares = _SpareBuffers()
 
 
 class BatchStatistics:
@@ -112,31 +158,47 @@ class BatchNorm(Function):
     gradient does and second derivatives come out right.
     """
 
+    returns_new_grads = True  # every gradient below is computed into a new array
+
     def forward(self, x: np.ndarray, *inputs: np.ndarray, eps: float, training: bool,
                 statistics: Optional[BatchStatistics] = None) -> np.ndarray:
         self.eps, self.training = eps, training
         self.axes, self.count = channel_axes(x.ndim), x.size // x.shape[1]
         if training:
             weight, bias = inputs or (None, None)
-            mean, var, centered = batch_statistics(x)
+        else:
+            running_mean, running_var, *affine = inputs
+            weight, bias = affine or (None, None)
+        # NOTE: the output first, then the (reused) centered buffer: see _SpareBuffers.
+        out = np.empty(x.shape, x.dtype if weight is None else np.result_type(x, weight))
+        centered = _spares.take(x)
+        if training:
+            mean, var, centered = batch_statistics(x, out=centered)
             if statistics is not None:
                 statistics.mean, statistics.var = mean, var
             self.save_for_backward(x, *inputs[:1])
         else:
-            running_mean, running_var, *affine = inputs
-            weight, bias = affine or (None, None)
             mean, var = running_mean, running_var
-            centered = x - _per_channel(mean.astype(x.dtype, copy=False), x.ndim)
+            np.subtract(x, _per_channel(mean.astype(x.dtype, copy=False), x.ndim), out=centered)
             self.save_for_backward(x, running_mean, running_var, *affine[:1])
         self.affine = weight is not None
         # What the array backward reuses (the Tensor backward recomputes them from x).
         self.inv_std = 1 / np.sqrt(var.astype(x.dtype, copy=False) + eps)
-        self.centered = centered
-        if weight is None:
-            return centered * _per_channel(self.inv_std, x.ndim)
-        out = centered * _per_channel(weight * self.inv_std, x.ndim)
-        out += _per_channel(bias, x.ndim)
+        scale = self.inv_std if weight is None else weight * self.inv_std
+        np.multiply(centered, _per_channel(scale, x.ndim), out=out)
+        if weight is not None:
+            out += _per_channel(bias, x.ndim)
+        if self.inputs:  # recorded: the backward pass reads it, and release() gives it back
+            self.centered = centered
+        else:
+            _spares.give(centered)
         return out
+
+    def release(self) -> None:
+        centered = self.__dict__.pop("centered", None)
+        if centered is not None:
+            _spares.give(centered)
+        super().release()
 
     def backward(self, grad: Any, x: Any, *saved: Any) -> Union[Any, tuple]:
         running_mean, running_var = (None, None) if self.training else saved[:2]

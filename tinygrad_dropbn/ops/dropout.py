@@ -97,6 +97,8 @@ class Drop(Function):
         self.p, self.training = p, training
         self.inverted, self.per_feature = inverted, per_feature
         self.keep = x.dtype.type(1.0 - p)
+        # Inverted evaluation's backward hands ``grad`` itself back; every other form is new.
+        self.returns_new_grads = training or not inverted
         if not training:
             # NOTE: inverted evaluation is the identity; the output shares x's array, no copy.
             return x if inverted else x * self.keep

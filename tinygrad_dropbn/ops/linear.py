@@ -20,6 +20,8 @@ class Affine(Function):
     second derivatives.
     """
 
+    returns_new_grads = True  # matrix products and a sum: new arrays
+
     def forward(self, x: np.ndarray, weight: np.ndarray,
                 bias: Optional[np.ndarray] = None) -> np.ndarray:
         self.save_for_backward(x, weight)

@@ -1,0 +1,213 @@
+"""The fast paths taken for speed, each against the plain formula it stands in for.
+
+* BatchNorm reuses its centered buffer across steps (ops/batchnorm.py, ``_SpareBuffers``);
+* a leaf keeps a new gradient array as its ``.grad`` instead of a copy
+  (``Function.returns_new_grads``);
+* only in-place changes of tensors a graph may have saved make the backward check the saved
+  tensors one by one (``engine._Version.watched``).
+"""
+import threading
+
+import numpy as np
+import pytest
+
+import tinygrad_dropbn as tg
+import tinygrad_dropbn.nn as nn
+import tinygrad_dropbn.nn.functional as F
+from tinygrad_dropbn import engine
+from tinygrad_dropbn.ops import batchnorm as batchnorm_ops
+
+
+def plain_batch_norm(x, weight, bias, eps=1e-5):
+    """Training batch norm and its gradients by the textbook formulas, for upstream ``g``."""
+    mean = x.mean(axis=0)
+    inv_std = 1 / np.sqrt(x.var(axis=0) + eps)
+    x_hat = (x - mean) * inv_std
+    return weight * x_hat + bias, x_hat, inv_std
+
+
+def plain_grads(g, x_hat, inv_std, weight):
+    n = len(g)
+    grad_x = weight * inv_std / n * (n * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0))
+    return grad_x, (g * x_hat).sum(axis=0), g.sum(axis=0)
+
+
+def run_step(x0, g, weight0, bias0, retain_graph=False):
+    x = tg.Tensor(x0, requires_grad=True)
+    weight, bias = tg.Tensor(weight0, requires_grad=True), tg.Tensor(bias0, requires_grad=True)
+    out = F.batch_norm(x, None, None, weight, bias, training=True)
+    out.backward(g, retain_graph=retain_graph)
+    return out, x, weight, bias
+
+
+def test_reused_buffer_gives_the_plain_formula_step_after_step(rng):
+    weight0, bias0 = rng.standard_normal(6), rng.standard_normal(6)
+    for _ in range(4):  # from the second step on, the forward runs in a reused buffer
+        x0, g = rng.standard_normal((10, 6)) * 3 + 1, rng.standard_normal((10, 6))
+        out, x, weight, bias = run_step(x0, g, weight0, bias0)
+        expected, x_hat, inv_std = plain_batch_norm(x0, weight0, bias0)
+        np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+        for got, want in zip((x.grad, weight.grad, bias.grad),
+                             plain_grads(g, x_hat, inv_std, weight0)):
+            np.testing.assert_allclose(got.data, want, rtol=1e-9, atol=1e-12)
+
+
+def test_a_retained_graph_keeps_its_buffer_while_later_steps_run(rng):
+    weight0, bias0 = rng.standard_normal(4), rng.standard_normal(4)
+    x0, g = rng.standard_normal((8, 4)), rng.standard_normal((8, 4))
+    out, x, _, _ = run_step(x0, g, weight0, bias0, retain_graph=True)
+    first = x.grad.data.copy()
+    for _ in range(3):  # other steps of the same shape, released: their buffers are reused
+        run_step(rng.standard_normal((8, 4)), g, weight0, bias0)
+        F.batch_norm(tg.Tensor(rng.standard_normal((8, 4))), None, None, training=True)
+    x.grad = None
+    out.backward(g)  # reads the first graph's own buffer, untouched by the later steps
+    np.testing.assert_allclose(x.grad.data, first, rtol=1e-12)
+
+
+def test_spare_buffers_never_alias_an_output_or_a_gradient(rng):
+    weight0, bias0 = rng.standard_normal(5), rng.standard_normal(5)
+    kept = []
+    for _ in range(3):
+        out, x, weight, bias = run_step(rng.standard_normal((7, 5)),
+                                        rng.standard_normal((7, 5)), weight0, bias0)
+        kept += [out.data, x.grad.data, weight.grad.data, bias.grad.data]
+    with tg.no_grad():  # an unrecorded forward hands its buffer back at once
+        kept.append(F.batch_norm(tg.Tensor(rng.standard_normal((7, 5))), None, None,
+                                 training=True).data)
+    spares = batchnorm_ops._spares.buffers
+    assert spares, "the released steps left no buffer to reuse"
+    for spare in spares:
+        assert not any(np.shares_memory(spare, array) for array in kept)
+    assert len(spares) <= batchnorm_ops.SPARE_LIMIT
+
+
+def test_spare_buffers_are_per_thread(rng):
+    x0 = rng.standard_normal((6, 3))
+    results = {}
+
+    def worker(name):
+        x = tg.Tensor(x0, requires_grad=True)
+        F.batch_norm(x, None, None, training=True).sum().backward()
+        results[name] = len(batchnorm_ops._spares.buffers)
+
+    thread = threading.Thread(target=worker, args=("other",))
+    before = list(batchnorm_ops._spares.buffers)
+    thread.start()
+    thread.join()
+    assert results["other"] == 1  # the other thread's released buffer went to its own list
+    assert [id(b) for b in batchnorm_ops._spares.buffers] == [id(b) for b in before]
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_float32_weights_with_float64_input_keep_the_plain_dtype(training, rng):
+    x = tg.Tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+    weight, bias = tg.ones(3, requires_grad=True), tg.zeros(3, requires_grad=True)
+    weight64 = tg.Tensor(np.ones(3), requires_grad=True)
+    out = F.batch_norm(x, np.zeros(3), np.ones(3), weight, bias, training=training)
+    assert out.dtype == np.float32
+    out = F.batch_norm(x, np.zeros(3), np.ones(3), weight64, bias, training=training)
+    assert out.dtype == (x.data * weight64.data).dtype
+
+
+# ------------------------------------------------------------ leaves keep new gradients
+
+
+def test_a_new_gradient_is_kept_and_then_accumulated_in_place(rng):
+    x = tg.Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    weight = tg.Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    g = rng.standard_normal((5, 2))
+    F.linear(x, weight).backward(g)
+    first = x.grad.data
+    np.testing.assert_allclose(first, g @ weight.data)
+    F.linear(x, weight).backward(g)  # the second gradient is added into the kept array
+    assert x.grad.data is first
+    np.testing.assert_allclose(x.grad.data, 2 * g @ weight.data)
+
+
+@pytest.mark.parametrize("inverted", [True, False], ids=["inverted", "plain"])
+def test_an_op_that_hands_back_grad_itself_gets_a_copy(inverted, rng):
+    # Dropout in evaluation, inverted, is the identity: its backward returns ``grad`` itself,
+    # the caller's array, which the leaf must not take as its own .grad.
+    x = tg.Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    g = rng.standard_normal((4, 3))
+    original = g.copy()
+    for _ in range(2):
+        F.dropout(x, p=0.5, training=False, inverted=inverted).backward(g)
+    assert not np.shares_memory(x.grad.data, g)
+    np.testing.assert_array_equal(g, original)  # the in-place accumulation left g alone
+    np.testing.assert_allclose(x.grad.data, 2 * g * (1 if inverted else 0.5))
+
+
+def test_a_broadcast_gradient_is_summed_into_a_new_array_and_kept(rng):
+    bias = tg.Tensor(rng.standard_normal(3), requires_grad=True)
+    x = tg.Tensor(rng.standard_normal((4, 3)))
+    g = rng.standard_normal((4, 3))
+    (x + bias).backward(g)
+    np.testing.assert_allclose(bias.grad.data, g.sum(axis=0))
+    assert not np.shares_memory(bias.grad.data, g)
+
+
+def test_create_graph_through_the_fast_paths_still_differentiates_twice(rng):
+    x0 = rng.standard_normal((6, 3))
+    run_step(x0, rng.standard_normal((6, 3)), np.ones(3), np.zeros(3))  # leaves a spare
+    weight = tg.Tensor(rng.standard_normal(3), requires_grad=True)
+    bias = tg.Tensor(rng.standard_normal(3), requires_grad=True)
+
+    def cubed(x, weight, bias):
+        return F.batch_norm(x, None, None, weight, bias, training=True) ** 3
+
+    inputs = [tg.Tensor(x0, requires_grad=True), weight, bias]
+    assert tg.gradcheck(cubed, inputs)
+    assert tg.gradgradcheck(cubed, inputs)
+
+
+# -------------------------------------------- in-place checks skipped for unsaved tensors
+
+
+def count_slow_checks(monkeypatch):
+    calls = []
+    original = engine.Function.saved_values
+
+    def counting(self, as_tensors):
+        calls.append(self.name)
+        return original(self, as_tensors)
+
+    monkeypatch.setattr(engine.Function, "saved_values", counting)
+    return calls
+
+
+def test_running_statistics_updates_keep_the_fast_path(monkeypatch, rng):
+    # The running statistics change in place during every training forward pass; no op saved
+    # them, so the ops recorded before need not be checked one by one in the backward.
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2),
+                          nn.BatchNorm1d(2))
+    x = tg.Tensor(rng.standard_normal((6, 3)).astype(np.float32))
+    model(x).sum().backward()  # the first step gives the running statistics their counters
+    calls = count_slow_checks(monkeypatch)
+    model(x).sum().backward()
+    assert calls == []
+
+
+def test_a_saved_running_statistic_changed_in_place_is_still_caught(rng):
+    bn = nn.BatchNorm1d(3)
+    x = tg.Tensor(rng.standard_normal((5, 3)).astype(np.float32), requires_grad=True)
+    bn.train()
+    bn(x)  # gives the running statistics counters while no graph has saved them
+    bn.eval()
+    out = bn(x)  # saves running_mean and running_var
+    bn.train()
+    bn(x)  # updates them in place
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_a_detached_alias_changed_in_place_is_caught(rng):
+    x = tg.Tensor(rng.standard_normal(4), requires_grad=True)
+    y = x * 1.0
+    out = (y * y).sum()  # saves y, which has no counter of its own yet
+    alias = y.detach()
+    with tg.no_grad():
+        alias.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
