@@ -490,14 +490,6 @@ def test_a_hostile_config_is_refused_from_the_checkpoint_headers_before_any_mode
         assert_one_line_error(capsys, "holds an MLP 2-8-8-3", "describes 2-20000-20000-3")
 
 
-def test_checkpoint_shapes_come_from_the_npy_headers(tmp_path):
-    state = {"0.weight": np.zeros((4, 2), np.float32), "0.bias": np.zeros(4, np.float32),
-             "1.num_batches_tracked": np.array(3)}
-    tg.save(state, tmp_path / "model.npz")
-    assert cli_config.checkpoint_shapes(tmp_path / "model.npz") == {
-        "0.weight": (4, 2), "0.bias": (4,), "1.num_batches_tracked": ()}
-
-
 @pytest.mark.skipif(not HAVE_RENDERER, reason="PNG and PDF need a Graphviz renderer")
 @pytest.mark.parametrize("fmt, signature", [("svg", b"<"), ("png", b"\x89PNG"),
                                             ("pdf", b"%PDF")])

@@ -199,20 +199,6 @@ def locate_run(path: Path) -> tuple[Path, Path]:
     return run_dir, checkpoint
 
 
-def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """The shape of every array in an ``.npz`` checkpoint, read from the ``.npy`` headers
-    alone: no array data is loaded, so a huge or hostile file costs nothing to inspect."""
-    shapes = {}
-    with zipfile.ZipFile(path) as archive:
-        for name in archive.namelist():
-            with archive.open(name) as member:
-                version = np.lib.format.read_magic(member)
-                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0)
-                shapes[name.removesuffix(".npy")] = tuple(read(member)[0])
-    return shapes
-
-
 def check_widths(config: TrainConfig, problem: Problem, shapes: dict[str, tuple],
                  checkpoint: Path, config_path: Path) -> None:
     """Refuse a config whose layer widths differ from the checkpoint's weight matrices, before
@@ -237,10 +223,7 @@ def load_run(path: Path) -> LoadedRun:
         raise CLIError(f"cannot read run config {config_path}: {reason(err)}") from None
     config = TrainConfig.from_dict(fields, config_path)
     try:
-        shapes = checkpoint_shapes(checkpoint)
-    except zipfile.BadZipFile:
-        raise CLIError(f"cannot read checkpoint {checkpoint}: not an .npz checkpoint (not a "
-                       "zip archive)") from None
+        shapes = tg.checkpoint_shapes(checkpoint)  # the array headers only
     except (OSError, ValueError, EOFError) as err:
         raise CLIError(f"cannot read checkpoint {checkpoint}: {reason(err)}") from None
     problem = load_problem(config)
