@@ -26,6 +26,10 @@ from .functions import (abs, add, amax, amin, argmax, argmin, argsort, chunk, cl
                         matmul, max, mean, min, mm, mul, neg, numel, permute, pow, relu,
                         reshape, sigmoid, sin, softmax, sort, split, sqrt, square, squeeze, std,
                         sub, sum, t, tanh, topk, transpose, unflatten, unsqueeze, var)
+from .functions import (all, any, bmm, ceil, count_nonzero, cumsum, diag, dot, einsum, eq,
+                        expm1, flip, floor, ge, gt, isfinite, isinf, isnan, le, lerp, log1p,
+                        logical_and, logical_not, logical_or, lt, masked_fill, ne, nonzero, norm,
+                        outer, prod, reciprocal, roll, round, rsqrt, sign, tril, triu, trunc)
 from . import autograd, data, nn, onnx, optim, utils  # subpackages, imported after the core they build on
 from .autograd import inference_mode
 
@@ -52,4 +56,8 @@ __all__ = [
     "matmul", "max", "mean", "min", "mm", "mul", "neg", "numel", "permute", "pow", "relu",
     "reshape", "sigmoid", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "std",
     "sub", "sum", "t", "tanh", "topk", "transpose", "unflatten", "unsqueeze", "var",
+    "all", "any", "bmm", "ceil", "count_nonzero", "cumsum", "diag", "dot", "einsum", "eq",
+    "expm1", "flip", "floor", "ge", "gt", "isfinite", "isinf", "isnan", "le", "lerp", "log1p",
+    "logical_and", "logical_not", "logical_or", "lt", "masked_fill", "ne", "nonzero", "norm",
+    "outer", "prod", "reciprocal", "roll", "round", "rsqrt", "sign", "tril", "triu", "trunc",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .ops.einsum import Einsum, parse_equation
 from .tensor import Tensor, tensor
 
 
@@ -76,3 +77,71 @@ chunk = _function_of("chunk")
 split = _function_of("split")
 numel = _function_of("numel")
 clone = _function_of("clone")
+
+# More methods (comparisons and logic, elementwise functions, reductions and scans, linear
+# algebra) and their function forms.
+eq = _function_of("eq")
+ne = _function_of("ne")
+lt = _function_of("lt")
+le = _function_of("le")
+gt = _function_of("gt")
+ge = _function_of("ge")
+isnan = _function_of("isnan")
+isinf = _function_of("isinf")
+isfinite = _function_of("isfinite")
+logical_not = _function_of("logical_not")
+logical_and = _function_of("logical_and")
+logical_or = _function_of("logical_or")
+all = _function_of("all")  # noqa: A001 -- torch.all
+any = _function_of("any")  # noqa: A001 -- torch.any
+nonzero = _function_of("nonzero")
+count_nonzero = _function_of("count_nonzero")
+reciprocal = _function_of("reciprocal")
+rsqrt = _function_of("rsqrt")
+log1p = _function_of("log1p")
+expm1 = _function_of("expm1")
+sign = _function_of("sign")
+floor = _function_of("floor")
+ceil = _function_of("ceil")
+round = _function_of("round")  # noqa: A001 -- torch.round
+trunc = _function_of("trunc")
+lerp = _function_of("lerp")
+masked_fill = _function_of("masked_fill")
+prod = _function_of("prod")
+cumsum = _function_of("cumsum")
+norm = _function_of("norm")
+dot = _function_of("dot")
+outer = _function_of("outer")
+bmm = _function_of("bmm")
+flip = _function_of("flip")
+roll = _function_of("roll")
+tril = _function_of("tril")
+triu = _function_of("triu")
+diag = _function_of("diag")
+
+
+def einsum(equation: str, *operands: Tensor) -> Tensor:
+    """Einstein summation, as ``torch.einsum``: ``tg.einsum("ij,jk->ik", a, b)`` is ``a @ b``;
+    without ``->`` the output is every index used once, alphabetically. The operands may also
+    come as one list. Differentiable in every operand (the gradient of one is the einsum of the
+    output gradient with the others). Ellipses and an index repeated within one operand raise
+    ``ValueError``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = tuple(o if isinstance(o, Tensor) else tensor(o) for o in operands)
+    if not operands:
+        raise ValueError("einsum() needs at least one operand")
+    if len({o.dtype for o in operands}) > 1:
+        raise TypeError(f"einsum() needs operands of one dtype, got "
+                        f"{[str(o.dtype) for o in operands]}; convert them first")
+    subscripts, output = parse_equation(equation, [o.shape for o in operands])
+    sizes: dict = {}
+    for letters, o in zip(subscripts, operands):
+        for letter, n in zip(letters, o.shape):
+            if sizes.setdefault(letter, n) != n:
+                raise ValueError(f"einsum {equation!r}: index {letter!r} has sizes "
+                                 f"{sizes[letter]} and {n}")
+    if set(output) - set("".join(subscripts)) or len(set(output)) != len(output):
+        raise ValueError(f"einsum {equation!r}: each output index must appear once, and in "
+                         "an operand")
+    return Einsum.apply(*operands, subscripts=tuple(subscripts), output=output)

@@ -34,6 +34,8 @@ import numpy as np
 
 from . import dtypes, engine, validation
 from .ops import primitives as ops
+from . import random as random_streams
+from .ops import norms, pointwise, scans
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 _UNCHANGED = engine.UNCHANGED
@@ -904,6 +906,389 @@ class Tensor:
             self.grad_fn, self._requires_grad = result.grad_fn, True
         return self
 
+    # More of PyTorch's methods: comparisons and logic (constants, boolean), elementwise
+    # functions, reductions and scans, linear algebra, new tensors like this one, and
+    # in-place changes (the random fills draw from the generator ``tg.manual_seed`` seeds).
+    def eq(self, other: ArrayLike) -> "Tensor":
+        return self.__eq__(other)
+
+    def ne(self, other: ArrayLike) -> "Tensor":
+        return self.__ne__(other)
+
+    def lt(self, other: ArrayLike) -> "Tensor":
+        return self.__lt__(other)
+
+    def le(self, other: ArrayLike) -> "Tensor":
+        return self.__le__(other)
+
+    def gt(self, other: ArrayLike) -> "Tensor":
+        return self.__gt__(other)
+
+    def ge(self, other: ArrayLike) -> "Tensor":
+        return self.__ge__(other)
+
+    def isnan(self) -> "Tensor":
+        return self._floating_test(np.isnan, False)
+
+    def isinf(self) -> "Tensor":
+        return self._floating_test(np.isinf, False)
+
+    def isfinite(self) -> "Tensor":
+        return self._floating_test(np.isfinite, True)
+
+    def _floating_test(self, test: Callable, integer_answer: bool) -> "Tensor":
+        """``test`` of each element; integers and bools are never NaN and never infinite."""
+        if self.data.dtype.kind in "fc":
+            return Tensor._from_op(np.asarray(test(self.data)), None)
+        return Tensor._from_op(np.full(self.shape, integer_answer), None)
+
+    def logical_not(self) -> "Tensor":
+        return Tensor._from_op(np.asarray(np.logical_not(self.data)), None)
+
+    def logical_and(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(np.asarray(np.logical_and(self.data, _raw(other))), None)
+
+    def logical_or(self, other: ArrayLike) -> "Tensor":
+        return Tensor._from_op(np.asarray(np.logical_or(self.data, _raw(other))), None)
+
+    def all(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: Optional[bool] = None) -> "Tensor":
+        """Whether every element (over ``dim``) is nonzero: bool (uint8 for a uint8 tensor,
+        as in PyTorch)."""
+        return self._truth_reduction(np.all, dim, axis, keepdim, keepdims, "all")
+
+    def any(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: Optional[bool] = None) -> "Tensor":
+        """Whether some element (over ``dim``) is nonzero; the same conventions as ``all``."""
+        return self._truth_reduction(np.any, dim, axis, keepdim, keepdims, "any")
+
+    def _truth_reduction(self, reduce: Callable, dim: Any, axis: Any, keepdim: bool,
+                         keepdims: Optional[bool], what: str) -> "Tensor":
+        dim = _dim(dim, axis, what)
+        for d in (dim,) if isinstance(dim, (int, np.integer)) else dim or ():
+            _axis_index(d, max(self.data.ndim, 1), what)
+        out = np.asarray(reduce(self.data, axis=dim if self.data.ndim else None,
+                                keepdims=keepdim if keepdims is None else keepdims))
+        return Tensor._from_op(out.astype(np.uint8 if self.data.dtype == np.uint8 else bool),
+                               None)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The indices of the nonzero elements: an int64 tensor of shape (count, ndim), or with
+        ``as_tuple`` one int64 tensor of indices per dimension."""
+        if as_tuple:
+            return tuple(Tensor._from_op(i.astype(np.int64), None)
+                         for i in np.nonzero(np.atleast_1d(self.data)))
+        return Tensor._from_op(np.argwhere(self.data).astype(np.int64), None)
+
+    def count_nonzero(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
+        """How many elements (over ``dim``) are nonzero, int64."""
+        count = np.count_nonzero(self.data, axis=_dim(dim, axis, "count_nonzero"))
+        return Tensor._from_op(np.asarray(count, dtype=np.int64), None)
+
+    def _floating(self) -> "Tensor":
+        """This tensor, or for an integer or bool tensor its float32 copy (what PyTorch's
+        floating-point functions of integers give)."""
+        return self if self.data.dtype.kind == "f" else self.astype(np.float32)
+
+    def reciprocal(self) -> "Tensor":
+        return pointwise.Reciprocal.apply(self._floating())
+
+    def rsqrt(self) -> "Tensor":
+        """1 / sqrt(x)."""
+        return pointwise.ReciprocalSqrt.apply(self._floating())
+
+    def log1p(self) -> "Tensor":
+        """log(1 + x), exact for tiny x."""
+        return pointwise.LogOnePlus.apply(self._floating())
+
+    def expm1(self) -> "Tensor":
+        """exp(x) - 1, exact for tiny x."""
+        return pointwise.ExpMinusOne.apply(self._floating())
+
+    def sign(self) -> "Tensor":
+        """-1, 0 or 1 by the sign of each element; zero gradient."""
+        return pointwise.Rounding.apply(self, rounding=np.sign)
+
+    def floor(self) -> "Tensor":
+        return pointwise.Rounding.apply(self, rounding=np.floor)
+
+    def ceil(self) -> "Tensor":
+        return pointwise.Rounding.apply(self, rounding=np.ceil)
+
+    def trunc(self) -> "Tensor":
+        return pointwise.Rounding.apply(self, rounding=np.trunc)
+
+    def round(self, *, decimals: int = 0) -> "Tensor":
+        """Round half to even (as PyTorch and NumPy do), to ``decimals`` places; zero
+        gradient."""
+        return pointwise.Rounding.apply(self, rounding=np.round, decimals=decimals)
+
+    def lerp(self, end: ArrayLike, weight: ArrayLike) -> "Tensor":
+        """self + weight * (end - self), differentiable in all three."""
+        return self + weight * (end - self)
+
+    def masked_fill(self, mask: ArrayLike, value: ArrayLike) -> "Tensor":
+        """This tensor with ``value`` where the boolean ``mask`` (broadcast to its shape) is
+        true; the gradient flows to the kept elements, and to ``value`` if it is a tensor."""
+        mask = np.asarray(_raw(mask))
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_fill() only supports boolean masks, got dtype {mask.dtype}; "
+                            "compare first (x > 0) or convert with .bool()")
+        if np.broadcast_shapes(mask.shape, self.shape) != self.shape:
+            raise ValueError(f"masked_fill(): a mask of shape {mask.shape} does not broadcast "
+                             f"to the tensor's shape {self.shape}")
+        if isinstance(value, Tensor):
+            if value.data.ndim:
+                raise ValueError("masked_fill() only supports a 0-dimensional value tensor, got "
+                                 f"shape {value.shape}")
+            value = value.astype(self.data.dtype)
+        else:
+            value = Tensor._from_op(np.asarray(value, dtype=self.data.dtype), None)
+        return where(mask, value, self)
+
+    def prod(self, dim: Optional[int] = None, keepdim: bool = False, *, dtype: Any = None,
+             axis: Optional[int] = None, keepdims: Optional[bool] = None) -> "Tensor":
+        """The product of the elements (over ``dim``); 1 over no elements. Integers give int64.
+        Computed as a tree of pairwise products, so the gradient of each element is the
+        product of the others, exact when some are zero."""
+        x = self if dtype is None else self.astype(dtype)
+        if x.data.dtype.kind in "biu":
+            x = x.astype(np.int64)
+        dim = _dim(dim, axis, "prod")
+        keepdim = keepdim if keepdims is None else keepdims
+        if dim is None:
+            out = _product_of_last_axis(x.reshape(-1))
+            return out.reshape((1,) * x.data.ndim) if keepdim else out
+        axis = _axis_index(dim, max(x.data.ndim, 1), "prod")
+        if x.data.ndim == 0:
+            return x.clone()
+        if axis != x.data.ndim - 1:
+            x = x.permute([i for i in range(x.data.ndim) if i != axis] + [axis])
+        out = _product_of_last_axis(x)
+        return out.unsqueeze(axis) if keepdim else out
+
+    def cumsum(self, dim: Optional[int] = None, *, dtype: Any = None,
+               axis: Optional[int] = None) -> "Tensor":
+        """The running sum along ``dim``; integers give int64."""
+        dim = _dim(dim, axis, "cumsum")
+        if dim is None:
+            raise TypeError("cumsum() missing the dimension to sum along: pass dim=")
+        x = self if dtype is None else self.astype(dtype)
+        if x.data.dtype.kind in "biu":
+            x = x.astype(np.int64)
+        axis = _axis_index(dim, max(x.data.ndim, 1), "cumsum")
+        if x.data.ndim == 0:
+            return x.clone()
+        return scans.CumulativeSum.apply(x, axis=axis)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+             dtype: Any = None) -> "Tensor":
+        """The vector p-norm over ``dim`` (every element when None), as ``torch.norm``:
+        ``"fro"`` and 2 give sqrt(sum x^2) (gradient 0 at x = 0, as in PyTorch), 1 the sum of
+        |x|, inf / -inf the largest / smallest |x| (ties share the gradient), 0 the count of
+        nonzero elements, any other p (sum |x|^p)^(1/p)."""
+        x = self if dtype is None else self.astype(dtype)
+        if x.data.dtype.kind != "f":
+            raise TypeError(f"norm() needs a floating-point tensor, got {x.dtype}; convert "
+                            "first (x.float().norm())")
+        if isinstance(p, str):
+            if p != "fro":
+                raise ValueError(f"norm(): p={p!r} is not supported; use 'fro' or a number "
+                                 "(the nuclear norm 'nuc' is not implemented)")
+            if isinstance(dim, (tuple, list)) and len(dim) > 2:
+                raise ValueError(f"norm(p='fro'): dim must be a 2-tuple at most, got {dim}")
+            p = 2
+        if isinstance(dim, list):
+            dim = tuple(dim)
+        p = float(p)
+        if p == 2:
+            return norms.EuclideanNorm.apply(x, axis=dim, keepdims=keepdim)
+        if p == 1:
+            return x.abs().sum(dim, keepdim)
+        if p == np.inf:
+            return x.abs().amax(dim, keepdim)
+        if p == -np.inf:
+            return x.abs().amin(dim, keepdim)
+        if p == 0:
+            return x.abs().sign().sum(dim, keepdim)  # the count, with PyTorch's zero gradient
+        return (x.abs() ** p).sum(dim, keepdim) ** (1 / p)
+
+    def dot(self, other: "Tensor") -> "Tensor":
+        """The inner product of two 1-D tensors of one dtype and length."""
+        if self.data.ndim != 1 or np.ndim(_raw(other)) != 1:
+            raise ValueError(f"dot() needs two 1-D tensors, got shapes {self.shape} and "
+                             f"{np.shape(_raw(other))}; use matmul for matrices")
+        if isinstance(other, Tensor) and other.dtype != self.dtype:
+            raise TypeError(f"dot() needs two tensors of one dtype, got {self.dtype} and "
+                            f"{other.dtype}")
+        return _matmul(self, other)
+
+    def outer(self, vec2: "Tensor") -> "Tensor":
+        """out[i, j] = self[i] * vec2[j] for two 1-D tensors."""
+        if self.data.ndim != 1 or np.ndim(_raw(vec2)) != 1:
+            raise ValueError(f"outer() needs two 1-D tensors, got shapes {self.shape} and "
+                             f"{np.shape(_raw(vec2))}")
+        return self.reshape(-1, 1) * _as_tensor(vec2, like=self).reshape(1, -1)
+
+    def bmm(self, mat2: "Tensor") -> "Tensor":
+        """Batched matrix product of (b, n, m) and (b, m, p) tensors: (b, n, p)."""
+        other = np.shape(_raw(mat2))
+        if self.data.ndim != 3 or len(other) != 3 or self.shape[0] != other[0]:
+            raise ValueError(f"bmm() needs two 3-D tensors with one batch size, got shapes "
+                             f"{self.shape} and {other}; use matmul to broadcast")
+        return _matmul(self, mat2)
+
+    def flip(self, *dims: int) -> "Tensor":
+        """This tensor read backwards along each of ``dims``."""
+        dims = _shape(dims)
+        axes = [_axis_index(d, max(self.data.ndim, 1), "flip") for d in dims]
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"flip(): dims {dims} name a dimension twice")
+        if self.data.ndim == 0:
+            return self.clone()
+        return self[tuple(slice(None, None, -1) if i in axes else slice(None)
+                          for i in range(self.data.ndim))]
+
+    def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
+        """Shift the elements along ``dims`` by ``shifts``, wrapping around (over the flattened
+        tensor when ``dims`` is None)."""
+        if dims is None:
+            if isinstance(shifts, (tuple, list)) and len(shifts) != 1:
+                raise ValueError(f"roll(): {len(shifts)} shifts need as many dims")
+            return self.reshape(-1).roll(shifts, 0).reshape(self.shape)
+        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(shifts) != len(dims):
+            raise ValueError(f"roll(): shifts {shifts} and dims {dims} must have one length")
+        out = self
+        for shift, dim in zip(shifts, dims):
+            axis = _axis_index(dim, self.data.ndim, "roll")
+            order = np.roll(np.arange(self.shape[axis]), shift)
+            out = out[(slice(None),) * axis + (order,)]
+        return out
+
+    def tril(self, diagonal: int = 0) -> "Tensor":
+        """The lower triangle of the last two dimensions (on and below ``diagonal``), zeros
+        elsewhere."""
+        return self._triangle(np.tri(*self._matrix_shape("tril"), k=diagonal, dtype=bool))
+
+    def triu(self, diagonal: int = 0) -> "Tensor":
+        """The upper triangle of the last two dimensions (on and above ``diagonal``)."""
+        return self._triangle(~np.tri(*self._matrix_shape("triu"), k=diagonal - 1, dtype=bool))
+
+    def _matrix_shape(self, what: str) -> tuple:
+        if self.data.ndim < 2:
+            raise ValueError(f"{what}() needs a tensor with at least 2 dimensions, got shape "
+                             f"{self.shape}")
+        return self.shape[-2:]
+
+    def _triangle(self, mask: np.ndarray) -> "Tensor":
+        return _zero_outside(mask, self)
+
+    def diag(self, diagonal: int = 0) -> "Tensor":
+        """A 1-D tensor's square matrix with it on ``diagonal``; a matrix's ``diagonal`` as a
+        1-D tensor. Differentiable both ways."""
+        offset = int(diagonal)
+        if self.data.ndim == 2:
+            rows, cols = self.shape
+            length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+            steps = np.arange(length)
+            return self[steps + max(-offset, 0), steps + max(offset, 0)]
+        if self.data.ndim != 1:
+            raise ValueError(f"diag() needs a 1-D or 2-D tensor, got shape {self.shape}")
+        length, size = self.shape[0], self.shape[0] + abs(offset)
+        if length == 0:
+            return Tensor._from_op(np.zeros((size, size), self.data.dtype), None)
+        picks = np.clip(np.arange(size) - max(-offset, 0), 0, length - 1)
+        values = self[picks].reshape(size, 1).expand(size, size)
+        return _zero_outside(np.eye(size, k=offset, dtype=bool), values)
+
+    def new_tensor(self, data: ArrayLike, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> "Tensor":
+        """A new tensor holding a copy of ``data``, in this tensor's dtype unless ``dtype``."""
+        dtypes.check_device(device)
+        dtype = self.data.dtype if dtype is None else dtypes.as_dtype(dtype)
+        return Tensor(np.asarray(_raw(data), dtype=dtype), requires_grad=requires_grad)
+
+    def new_full(self, size: Sequence[int], fill_value: Any, *, dtype: Any = None,
+                 device: Any = None, requires_grad: bool = False) -> "Tensor":
+        """A new tensor of shape ``size`` filled with ``fill_value``, in this tensor's dtype
+        unless ``dtype``."""
+        return self.new_tensor(np.full(tuple(size), fill_value), dtype, device, requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> "Tensor":
+        return self.new_full(_shape(size), 0, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> "Tensor":
+        return self.new_full(_shape(size), 1, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> "Tensor":
+        """Like ``new_zeros`` (its values are zeros, as ``tg.empty``'s)."""
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor off from the graph in place: it becomes a leaf that does not require
+        grad."""
+        self.grad_fn, self._requires_grad = None, False
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fill in place with draws from U(a, b) (PyTorch's ``from``, ``to``)."""
+        draws = random_streams.draw_from(generator).uniform(a, b, self.shape)
+        return self._fill_with(draws)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fill in place with draws from N(mean, std**2)."""
+        draws = random_streams.draw_from(generator).normal(mean, std, self.shape)
+        return self._fill_with(draws)
+
+    def bernoulli_(self, p: ArrayLike = 0.5, *, generator: Any = None) -> "Tensor":
+        """Fill in place with 1 (probability ``p``, a number or a tensor of probabilities) or
+        0."""
+        p = np.asarray(_raw(p))
+        if np.any((p < 0) | (p > 1)):
+            raise ValueError(f"bernoulli_(): p must be in [0, 1], got {p}")
+        return self._fill_with(random_streams.draw_from(generator).random(self.shape) < p)
+
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fill in place with draws from the exponential distribution of rate ``lambd``."""
+        if not lambd > 0:
+            raise ValueError(f"exponential_(): lambd must be positive, got {lambd}")
+        return self._fill_with(
+            random_streams.draw_from(generator).exponential(1 / lambd, self.shape))
+
+    def _fill_with(self, values: np.ndarray) -> "Tensor":
+        return self._in_place(ops.Fill, Tensor._from_op(values.astype(self.data.dtype), None))
+
+    def abs_(self) -> "Tensor":
+        return self._in_place(ops.Abs)
+
+    def neg_(self) -> "Tensor":
+        return self._in_place(ops.Neg)
+
+    def exp_(self) -> "Tensor":
+        return self._in_place(ops.Exp)
+
+    def log_(self) -> "Tensor":
+        return self._in_place(ops.Log)
+
+    def sqrt_(self) -> "Tensor":
+        return self._in_place(ops.Sqrt)
+
+    def relu_(self) -> "Tensor":
+        return self._in_place(ops.Rectify)
+
+    def sigmoid_(self) -> "Tensor":
+        return self._in_place(ops.Logistic)
+
+    def tanh_(self) -> "Tensor":
+        return self._in_place(ops.HyperbolicTangent)
+
     # NumPy's functions on tensors run as ops, so backward rules written with them also work
     # on Tensors (see ops/primitives.py); ``arr + x`` dispatches here too.
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any,
@@ -1244,3 +1629,21 @@ _FUNCTIONS = {
     np.ones_like: lambda x, dtype=None: Tensor._from_op(np.ones(x.shape, dtype or x.dtype),
                                                         None),
 }
+
+
+def _zero_outside(mask: np.ndarray, values: Tensor) -> Tensor:
+    """``values`` where ``mask`` is true, 0 (of their dtype) elsewhere."""
+    return where(mask, values, Tensor._from_op(np.zeros((), values.data.dtype), None))
+
+
+def _product_of_last_axis(x: Tensor) -> Tensor:
+    """The product over the last axis, as a tree of pairwise products (halves multiplied until
+    one element is left): each element's gradient is then the product of all the others, exact
+    when some of them are zero."""
+    while x.shape[-1] > 1:
+        half = x.shape[-1] // 2
+        pairs = x[..., :half] * x[..., half:2 * half]
+        x = pairs if x.shape[-1] % 2 == 0 else concatenate([pairs, x[..., 2 * half:]], -1)
+    if x.shape[-1] == 0:
+        return x.sum(-1) * 0 + 1
+    return x[..., 0]
