@@ -50,6 +50,7 @@ SNIPPETS = [
     ("all", lambda lib, a: a.all(), [BOOLS]),
     ("all dim", lambda lib, a: a.all(dim=1), [BOOLS]),
     ("all dim keepdim", lambda lib, a: a.all(0, keepdim=True), [INTS]),
+    ("all dims tuple", lambda lib, a: a.all(dim=(0, 1)), [BOOLS]),
     ("any", lambda lib, a: lib.any(a), [INTS]),
     ("any dim", lambda lib, a: a.any(1), [BOOLS]),
     ("all of floats", lambda lib, a: a.all(), [WITH_ZEROS]),
@@ -84,6 +85,10 @@ SNIPPETS = [
     ("masked_fill tensor value", lambda lib, a, v: lib.masked_fill(a, lib.tensor(MASK), v),
      [A, np.array(2.5)]),
     ("masked_fill ints", lambda lib, a: a.masked_fill(a > 1, 7), [INTS]),
+    ("masked_fill ints float value", lambda lib, a: a.masked_fill(a > 1, 1.7), [INTS]),
+    ("masked_fill_", lambda lib, a: (a * 1).masked_fill_(lib.tensor(MASK), -1.5), [A]),
+    ("masked_fill_ tensor value", lambda lib, a, v:
+     (a * 2).masked_fill_(lib.tensor(MASK[1]), v), [A, np.array(0.5)]),
     # reductions and scans
     ("prod", lambda lib, a: a.prod(), [POSITIVE]),
     ("prod dim", lambda lib, a: a.prod(1), [A]),
@@ -286,6 +291,11 @@ RAISING = [
     ("norm fro over three dims", lambda lib, a: a.norm("fro", dim=(0, 1, 2)), [BATCH_A]),
     ("norm of ints", lambda lib, a: a.norm(), [INTS]),
     ("all a missing dim", lambda lib, a: a.all(2), [BOOLS]),
+    ("masked_fill_ with a long mask", lambda lib, a: a.masked_fill_(a > 0, 0).masked_fill_(
+        lib.tensor(INTS), 0), [INTS]),
+    ("uniform_ of ints", lambda lib, a: a.uniform_(), [INTS]),
+    ("normal_ of ints", lambda lib, a: a.normal_(), [INTS]),
+    ("uniform_ unknown keyword", lambda lib, a: a.detach().uniform_(low=2), [A]),
     ("einsum too few operands", lambda lib, a: lib.einsum("ij,jk->ik", a), [A]),
     ("einsum wrong rank", lambda lib, a, b: lib.einsum("ij,j->i", a, b), [A, A]),
     ("einsum size mismatch", lambda lib, a, b: lib.einsum("ij,jk->ik", a, b), [A, A]),
@@ -419,6 +429,17 @@ def test_in_place_fills_follow_the_in_place_rules(torch):
         tg.zeros(2).bernoulli_(1.5)
     with pytest.raises(ValueError, match="positive"):
         tg.zeros(2).exponential_(0.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        tg.zeros(2).normal_(0.0, -1.0)
+
+
+def test_uniform_takes_pytorchs_from_and_to_keywords(torch):
+    tg.manual_seed(1)
+    keyword = tg.zeros(1000).uniform_(**{"from": 2.0, "to": 2.5}).numpy().copy()
+    tg.manual_seed(1)
+    np.testing.assert_array_equal(keyword, tg.zeros(1000).uniform_(2.0, 2.5).numpy())
+    theirs = torch.zeros(1000).uniform_(**{"from": 2.0, "to": 2.5}).numpy()
+    assert keyword.min() >= 2.0 and keyword.max() < 2.5 and theirs.min() >= 2.0
 
 
 @pytest.mark.parametrize("name", ["abs_", "neg_", "exp_", "log_", "sqrt_", "relu_",

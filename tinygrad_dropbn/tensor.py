@@ -1030,21 +1030,30 @@ class Tensor:
     def masked_fill(self, mask: ArrayLike, value: ArrayLike) -> "Tensor":
         """This tensor with ``value`` where the boolean ``mask`` (broadcast to its shape) is
         true; the gradient flows to the kept elements, and to ``value`` if it is a tensor."""
+        mask, value = self._mask_and_value(mask, value, "masked_fill")
+        return where(mask, value, self)
+
+    def masked_fill_(self, mask: ArrayLike, value: ArrayLike) -> "Tensor":
+        """``masked_fill`` in place."""
+        mask, value = self._mask_and_value(mask, value, "masked_fill_")
+        self[np.broadcast_to(mask, self.shape)] = value
+        return self
+
+    def _mask_and_value(self, mask: ArrayLike, value: ArrayLike, what: str) -> tuple:
+        """The checked boolean mask, and ``value`` as a 0-d tensor of this tensor's dtype."""
         mask = np.asarray(_raw(mask))
         if mask.dtype != np.bool_:
-            raise TypeError(f"masked_fill() only supports boolean masks, got dtype {mask.dtype}; "
+            raise TypeError(f"{what}() only supports boolean masks, got dtype {mask.dtype}; "
                             "compare first (x > 0) or convert with .bool()")
         if np.broadcast_shapes(mask.shape, self.shape) != self.shape:
-            raise ValueError(f"masked_fill(): a mask of shape {mask.shape} does not broadcast "
-                             f"to the tensor's shape {self.shape}")
+            raise ValueError(f"{what}(): a mask of shape {mask.shape} does not broadcast to "
+                             f"the tensor's shape {self.shape}")
         if isinstance(value, Tensor):
             if value.data.ndim:
-                raise ValueError("masked_fill() only supports a 0-dimensional value tensor, got "
+                raise ValueError(f"{what}() only supports a 0-dimensional value tensor, got "
                                  f"shape {value.shape}")
-            value = value.astype(self.data.dtype)
-        else:
-            value = Tensor._from_op(np.asarray(value, dtype=self.data.dtype), None)
-        return where(mask, value, self)
+            return mask, value.astype(self.data.dtype)
+        return mask, Tensor._from_op(np.asarray(value, dtype=self.data.dtype), None)
 
     def prod(self, dim: Optional[int] = None, keepdim: bool = False, *, dtype: Any = None,
              axis: Optional[int] = None, keepdims: Optional[bool] = None) -> "Tensor":
@@ -1237,15 +1246,22 @@ class Tensor:
         self.grad_fn, self._requires_grad = None, False
         return self
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> "Tensor":
-        """Fill in place with draws from U(a, b) (PyTorch's ``from``, ``to``)."""
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None,
+                 **from_to: float) -> "Tensor":
+        """Fill in place with draws from U(a, b); PyTorch's keyword names ``from=`` and ``to=``
+        are accepted too."""
+        if set(from_to) - {"from", "to"}:
+            raise TypeError(f"uniform_() got unexpected keyword(s) {sorted(from_to)}")
+        a, b = from_to.get("from", a), from_to.get("to", b)
         draws = random_streams.draw_from(generator).uniform(a, b, self.shape)
-        return self._fill_with(draws)
+        return self._fill_with(draws, "uniform_")
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Fill in place with draws from N(mean, std**2)."""
+        if std < 0:
+            raise ValueError(f"normal_(): std must be non-negative, got {std}")
         draws = random_streams.draw_from(generator).normal(mean, std, self.shape)
-        return self._fill_with(draws)
+        return self._fill_with(draws, "normal_")
 
     def bernoulli_(self, p: ArrayLike = 0.5, *, generator: Any = None) -> "Tensor":
         """Fill in place with 1 (probability ``p``, a number or a tensor of probabilities) or
@@ -1260,9 +1276,15 @@ class Tensor:
         if not lambd > 0:
             raise ValueError(f"exponential_(): lambd must be positive, got {lambd}")
         return self._fill_with(
-            random_streams.draw_from(generator).exponential(1 / lambd, self.shape))
+            random_streams.draw_from(generator).exponential(1 / lambd, self.shape),
+            "exponential_")
 
-    def _fill_with(self, values: np.ndarray) -> "Tensor":
+    def _fill_with(self, values: np.ndarray, continuous: Optional[str] = None) -> "Tensor":
+        """Write ``values`` in place; a ``continuous`` distribution's name refuses integer
+        tensors, as PyTorch does."""
+        if continuous and self.data.dtype.kind != "f":
+            raise TypeError(f"{continuous}() draws real numbers: it needs a floating-point "
+                            f"tensor, got {self.dtype}")
         return self._in_place(ops.Fill, Tensor._from_op(values.astype(self.data.dtype), None))
 
     def abs_(self) -> "Tensor":
