@@ -1006,7 +1006,9 @@ class Tensor:
         return pointwise.ExpMinusOne.apply(self._floating())
 
     def sign(self) -> "Tensor":
-        """-1, 0 or 1 by the sign of each element; zero gradient."""
+        """-1, 0 or 1 by the sign of each element (a bool is its own sign); zero gradient."""
+        if self.data.dtype == np.bool_:
+            return self.clone()
         return pointwise.Rounding.apply(self, rounding=np.sign)
 
     def floor(self) -> "Tensor":
