@@ -462,3 +462,15 @@ def test_elementwise_in_place_methods_match_torch_values_and_gradients(name, tor
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     np.testing.assert_allclose(ours, our_reference, rtol=1e-6)
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-5, atol=1e-7)
+
+
+def test_a_permutation_given_as_one_pair_is_a_permutation():
+    # NumPy's x.transpose((0, 1)) keeps the axes (it is not PyTorch's swap transpose(0, 1));
+    # Transpose's backward relies on it, so a recorded backward of an identity permute of a
+    # matrix must not transpose the gradient.
+    x = tg.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    assert np.array_equal(x.transpose((0, 1)).numpy(), x.numpy())
+    assert np.array_equal(x.transpose(0, 1).numpy(), x.numpy().T)
+    weights = tg.tensor(np.array([[1.0, 0.0], [5.0, 0.0]]))
+    (recorded,) = tg.autograd.grad((x.permute(0, 1) * weights).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(recorded.numpy(), weights.numpy())

@@ -3,7 +3,7 @@ is ``x.sum(dim=1)``, ``tg.matmul(a, b)`` is ``a.matmul(b)``. The first argument 
 number, a list or an array, read as ``tg.tensor`` reads it.
 
 (``tg.cat``, ``tg.stack``, ``tg.where``, ``tg.maximum`` and ``tg.minimum``, which take several
-tensors, live in :mod:`.tensor`.)
+tensors, live in :mod:`.tensor`; ``tg.einsum`` is at the end of this module.)
 """
 from __future__ import annotations
 

@@ -699,10 +699,11 @@ class Tensor:
         """Permute axes: with none, reverse them (``x.T``); with exactly two, swap those two
         (PyTorch's ``transpose(dim0, dim1)``); otherwise ``axes`` is a full permutation (NumPy's
         ``transpose``)."""
+        as_one_sequence = len(axes) == 1 and isinstance(axes[0], (tuple, list))
         axes = _shape(axes)
         if not axes:
             return ops.Transpose.apply(self, axes=None)
-        if len(axes) == 2:
+        if len(axes) == 2 and not as_one_sequence:  # transpose((1, 0)) is NumPy's permutation
             order = list(range(self.data.ndim))
             first, second = (_axis_index(axis, self.data.ndim, "transpose") for axis in axes)
             order[first], order[second] = order[second], order[first]
