@@ -180,12 +180,17 @@ class Function:
     The graph's edges are the inputs' producers, :attr:`parents`.
     """
 
-    inputs: tuple = ()
-    saved: tuple = ()
-    input_versions: Optional[tuple] = None  # None: every input was at version 0
-    output_version: _Version = UNCHANGED  # the output's, once it has a counter of its own
-    released = False
-    hooks: list = ()  # the output tensor's register_hook() hooks (see _sweep)
+    # NOTE: the engine's own fields are slots, each given its value in apply(): a slot is
+    # written and read faster than an instance dict entry, and release() then only looks at
+    # the op's own attributes (in __dict__, which subclasses get). Per field:
+    # inputs, saved: see above; result: forward's output array, while saved;
+    # changes_at_save: _Version.changes when the op saved; input_versions: the inputs'
+    # versions then (None: every input was at version 0); output_version: the output's
+    # counter, once it has one of its own; hooks, hooked_tensor: the output tensor's
+    # register_hook() hooks (see _sweep) and a weak reference to it.
+    __slots__ = ("inputs", "saved", "result", "changes_at_save", "input_versions",
+                 "output_version", "released", "hooks", "hooked_tensor", "__dict__",
+                 "__weakref__")
     #: True for an op whose array ``backward`` returns a new array for each input, referenced
     #: nowhere else (not ``grad`` itself, not a view, not a saved or cached array): a leaf
     #: whose ``.grad`` is None then keeps that array as its gradient instead of a copy.
@@ -208,10 +213,14 @@ class Function:
         """Run the op on tensors, recording it in the graph when a gradient will be needed:
         grad mode is on and some input requires a gradient."""
         fn = cls()
+        fn.saved = fn.hooks = ()
+        fn.result = fn.input_versions = fn.hooked_tensor = None
+        fn.output_version, fn.released, fn.changes_at_save = UNCHANGED, False, 0
         # NOTE: the engine makes tensors through an input's constructor, so that it never has
         # to import tensor.py (which imports the engine).
         make_tensor = inputs[0]._from_op
         if not (_grad_mode.enabled and any(map(_requires_grad, inputs))):
+            fn.inputs = ()
             return make_tensor(fn.forward(*map(_data, inputs), **attributes), None)
         fn.inputs = inputs  # before forward, which may read needs_input_grad
         result = fn.forward(*map(_data, inputs), **attributes)
@@ -301,10 +310,12 @@ class Function:
         collection, which then walks the whole heap.
         """
         attributes = self.__dict__
-        for name in attributes.keys() - _STRUCTURE:
-            if type(attributes[name]) is np.ndarray:
+        if attributes:
+            for name in [name for name, value in attributes.items()
+                         if type(value) is np.ndarray]:
                 del attributes[name]
         self.saved = self.inputs = ()
+        self.result = None
         self.released = True
 
     @property
@@ -314,11 +325,6 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
-
-
-# The engine's own attributes, which release() need not look at.
-_STRUCTURE = frozenset({"inputs", "saved", "changes_at_save", "input_versions",
-                        "output_version", "released", "hooks", "hooked_tensor"})
 
 
 def unbroadcast(grad: Any, shape: tuple) -> Any:
