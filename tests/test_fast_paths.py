@@ -4,7 +4,10 @@
 * a leaf keeps a new gradient array as its ``.grad`` instead of a copy
   (``Function.returns_new_grads``);
 * only in-place changes of tensors a graph may have saved make the backward check the saved
-  tensors one by one (``engine._Version.watched``).
+  tensors one by one (``engine._Version.watched``);
+* BatchNorm sums a small (N, C) array's channels with a matrix-vector product and multiplies
+  out its channel dot products (``_channel_sum``, ``_channel_dot``);
+* Function's engine fields are slots, and ``release()`` drops only the op's own arrays.
 """
 import threading
 
@@ -211,3 +214,43 @@ def test_a_detached_alias_changed_in_place_is_caught(rng):
         alias.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (64, 16), (200, 200), (5, 3, 4)],
+                         ids=["tiny", "toy", "above-threshold", "3-D"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_sums_match_the_plain_formula(shape, dtype, rng):
+    a = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape).astype(dtype)
+    axes = (0,) + tuple(range(2, len(shape)))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    got_sum, got_dot = batchnorm_ops._channel_sum(a), batchnorm_ops._channel_dot(a, b)
+    assert got_sum.dtype == dtype and got_dot.dtype == dtype
+    assert got_sum.shape == got_dot.shape == (shape[1],)
+    np.testing.assert_allclose(got_sum, a.astype(np.float64).sum(axis=axes), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(got_dot, (a.astype(np.float64) * b).sum(axis=axes), rtol=rtol,
+                               atol=rtol)
+
+
+def test_the_small_path_is_taken_below_the_threshold_only():
+    assert 64 * 16 <= batchnorm_ops.SMALL < 200 * 200
+
+
+def test_release_drops_the_ops_arrays_and_keeps_its_settings(rng):
+    x = tg.Tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    out = F.batch_norm(x, None, None, training=True)
+    fn = out.grad_fn
+    assert isinstance(fn.centered, np.ndarray) and fn.result is out.data
+    out.sum().backward()
+    assert fn.released and fn.inputs == () and fn.saved == () and fn.result is None
+    assert "centered" not in vars(fn) and "inv_std" not in vars(fn)
+    assert fn.eps == 1e-5 and fn.training is True  # settings stay (the drawing reads them)
+
+
+def test_a_recorded_op_gets_every_engine_field_from_apply(rng):
+    y = tg.Tensor(rng.standard_normal(3), requires_grad=True).tanh()
+    fields = {name: getattr(y.grad_fn, name) for name in engine.Function.__slots__
+              if not name.startswith("__")}
+    assert fields["released"] is False and fields["hooks"] == ()
+    assert fields["output_version"] is engine.UNCHANGED and fields["input_versions"] is None
+    assert fields["result"] is y.data and len(fields["inputs"]) == 1

@@ -309,13 +309,13 @@ class Function:
         a backward pass over a big graph would outlive it and wake Python's full garbage
         collection, which then walks the whole heap.
         """
+        self.result = None
         attributes = self.__dict__
         if attributes:
             for name in [name for name, value in attributes.items()
                          if type(value) is np.ndarray]:
                 del attributes[name]
         self.saved = self.inputs = ()
-        self.result = None
         self.released = True
 
     @property

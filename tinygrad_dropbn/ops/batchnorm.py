@@ -44,8 +44,33 @@ def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
     return values.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+#: Up to this many values, an (N, C) array takes the small-array paths of :func:`_channel_sum`
+#: and :func:`_channel_dot`.
+SMALL = 32768
+
+
+def _channel_sum(a: np.ndarray) -> np.ndarray:
+    """sum(a) over every axis but the channel axis: shape (C,).
+
+    NOTE: for a small (N, C) array this is ``ones(N) @ a``, a BLAS matrix-vector product,
+    which sums the columns 2.5-5x faster than ``np.add.reduce(a, axis=0)`` (float32, (64, 16)
+    to (128, 256)). Larger arrays keep np.add.reduce: there the product was no faster in CPU
+    time over a whole batch-norm step.
+    """
+    if a.ndim == 2 and a.size <= SMALL:
+        return np.dot(np.ones(a.shape[0], a.dtype), a)
+    return np.add.reduce(a, axis=channel_axes(a.ndim))
+
+
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """sum(a * b) over every axis but the channel axis, without materialising a * b."""
+    """sum(a * b) over every axis but the channel axis.
+
+    NOTE: einsum does not materialise ``a * b``, which matters for large arrays (no temporary
+    the size of x: see _SpareBuffers), but costs ~2 us per call whatever the size; a small
+    (N, C) array is faster multiplied out and summed by :func:`_channel_sum`.
+    """
+    if a.ndim == 2 and a.size <= SMALL:
+        return _channel_sum(a * b)
     n, c = a.shape[:2]
     return np.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
@@ -61,8 +86,7 @@ def batch_statistics(x: np.ndarray, out: Optional[np.ndarray] = None
         ``centered`` is written into ``out`` when given (an array of ``x``'s shape and dtype).
     """
     count = x.size // x.shape[1]
-    # NOTE: np.add.reduce / count is what ndarray.mean computes, minus its Python-level wrapper.
-    mean = np.add.reduce(x, axis=channel_axes(x.ndim)) / x.dtype.type(count)
+    mean = _channel_sum(x) / x.dtype.type(count)
     centered = np.subtract(x, _per_channel(mean, x.ndim), out=out)
     return mean, _channel_dot(centered, centered) / count, centered
 
@@ -252,7 +276,7 @@ class BatchNorm(Function):
         """
         through_stats = self.training and needs_x
         inv_std, ndim = self.inv_std, grad.ndim
-        sum_grad = grad.sum(axis=self.axes) if through_stats or needs_bias else None
+        sum_grad = _channel_sum(grad) if through_stats or needs_bias else None
         sum_grad_x_hat = None
         if through_stats or needs_weight:
             sum_grad_x_hat = _channel_dot(grad, self.centered) * inv_std
