@@ -254,3 +254,34 @@ def test_a_recorded_op_gets_every_engine_field_from_apply(rng):
     assert fields["released"] is False and fields["hooks"] == ()
     assert fields["output_version"] is engine.UNCHANGED and fields["input_versions"] is None
     assert fields["result"] is y.data and len(fields["inputs"]) == 1
+
+
+def test_bump_versions_counts_one_change_per_tensor_like_increment_version(rng):
+    from tinygrad_dropbn.autograd import increment_version
+    a, b = tg.Tensor(rng.standard_normal(3)), tg.Tensor(rng.standard_normal(3))
+    watched = tg.Tensor(rng.standard_normal(3), requires_grad=True)
+    saved = watched * 2  # watched is now an input of a recorded op
+    twin = tg.Tensor(a.data.copy())
+    changes = engine._Version.changes
+    engine.bump_versions([a, b])
+    increment_version(twin)
+    assert (a._version, b._version, twin._version) == (1, 1, 1)
+    assert engine._Version.changes == changes  # nothing a graph saved changed
+    engine.bump_versions([watched, a])
+    assert (watched._version, a._version) == (1, 2)
+    assert engine._Version.changes == changes + 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        saved.sum().backward()
+
+
+def test_sgd_step_bumps_every_updated_parameter_once_and_matches_the_formula(rng):
+    model = nn.Linear(3, 2)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    before = [p.data.copy() for p in model.parameters()]
+    model(tg.Tensor(rng.standard_normal((4, 3)).astype(np.float32))).sum().backward()
+    grads = [p.grad.data.copy() for p in model.parameters()]
+    versions = [p._version for p in model.parameters()]
+    opt.step()
+    for p, old, g, v in zip(model.parameters(), before, grads, versions):
+        np.testing.assert_allclose(p.data, old - 0.1 * g, rtol=1e-6)
+        assert p._version == v + 1

@@ -136,6 +136,21 @@ class _Version:
 _bump_lock = threading.Lock()
 
 
+def bump_versions(tensors: Iterable["Tensor"]) -> None:
+    """Count one in-place change of each tensor (``increment_version`` of each), taking the
+    lock once.
+
+    NOTE: an optimizer step changes every parameter, batch norm both running statistics: one
+    lock for all of them instead of a call chain and a lock per tensor.
+    """
+    counters = [version_counter(t) for t in tensors]
+    with _bump_lock:
+        for counter in counters:
+            counter.value += 1
+            if counter.watched:
+                _Version.changes += 1
+
+
 #: The counter of every tensor that was never changed in place and shares it with nobody;
 #: :func:`version_counter` gives a tensor its own before anything counts on it.
 UNCHANGED = _Version()
