@@ -158,7 +158,7 @@ UNCHANGED = _Version()
 # NOTE: attrgetter and map run in C: these are on the path of every recorded op.
 _data = operator.attrgetter("data")
 _version_of = operator.attrgetter("_version_counter.value")
-_requires_grad = operator.attrgetter("requires_grad")
+_requires_grad = operator.attrgetter("_requires_grad")  # the slot behind Tensor.requires_grad
 _released = operator.attrgetter("released")
 
 
@@ -240,13 +240,16 @@ class Function:
         fn.inputs = inputs  # before forward, which may read needs_input_grad
         result = fn.forward(*map(_data, inputs), **attributes)
         out = make_tensor(result, fn)
-        for t in inputs:
-            t._used_by_graph = True  # see Tensor._in_place: its grad_fn must stay what it is
-        if fn.saved:
+        # NOTE: _used_by_graph: see Tensor._in_place (an input's grad_fn must stay what it is).
+        if not fn.saved:
+            for t in inputs:
+                t._used_by_graph = True
+        else:
             fn.result = result  # to tell the saved output from the saved inputs, if need be
             fn.changes_at_save = _Version.changes
             changed_before = False
-            for t in inputs:
+            for t in inputs:  # the same loop, and which inputs a graph may now have saved
+                t._used_by_graph = True
                 counter = t._version_counter
                 if counter is not UNCHANGED:
                     counter.watched = changed_before = True
@@ -517,7 +520,7 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
             fn.release()
         new_grads = fn.returns_new_grads
         for t, g in zip(inputs, input_grads):
-            if g is None or not t.requires_grad:
+            if g is None or not t._requires_grad:
                 continue
             data = t.data
             new = new_grads
