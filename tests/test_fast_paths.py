@@ -7,9 +7,12 @@
   tensors one by one (``engine._Version.watched``);
 * BatchNorm sums a small (N, C) array's channels with a matrix-vector product and multiplies
   out its channel dot products (``_channel_sum``, ``_channel_dot``);
-* Function's engine fields are slots, and ``release()`` drops only the op's own arrays.
+* Function's engine fields are slots, and ``release()`` drops only the op's own arrays;
+* the losses sum and take maxima along the classes of an (N, C) array with a matrix-vector
+  product and argmax (ops/losses.py, ``_class_sum``, ``_class_max``).
 """
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -19,6 +22,7 @@ import tinygrad_dropbn.nn as nn
 import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import engine
 from tinygrad_dropbn.ops import batchnorm as batchnorm_ops
+from tinygrad_dropbn.ops import losses as losses_ops
 
 
 def plain_batch_norm(x, weight, bias, eps=1e-5):
@@ -285,3 +289,37 @@ def test_sgd_step_bumps_every_updated_parameter_once_and_matches_the_formula(rng
     for p, old, g, v in zip(model.parameters(), before, grads, versions):
         np.testing.assert_allclose(p.data, old - 0.1 * g, rtol=1e-6)
         assert p._version == v + 1
+
+
+@pytest.mark.parametrize("shape", [(64, 2), (256, 10), (3, 4, 5)], ids=["toy", "mnist", "3-D"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_class_reductions_match_numpy(shape, dtype, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    x[1, 0] = np.nan  # NaN is the maximum, as with max
+    x[2, 1] = -np.inf
+    total, kept = losses_ops._class_sum(x), losses_ops._class_sum(x, keepdims=True)
+    exact = x.astype(np.float64).sum(axis=1, keepdims=True)
+    tolerance = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12)
+    np.testing.assert_allclose(total, exact.squeeze(1), **tolerance)
+    np.testing.assert_allclose(kept, exact, **tolerance)
+    assert total.dtype == kept.dtype == dtype
+    np.testing.assert_array_equal(losses_ops._class_max(x), x.max(axis=1, keepdims=True))
+
+
+def test_weighted_sum_adds_nothing_where_the_coefficient_is_zero():
+    q = np.array([[1.0, 0.0], [0.25, 0.75]], np.float32)
+    log_probs = np.array([[-0.5, -np.inf], [-1.0, -2.0]], np.float32)
+    with np.errstate(all="raise"):  # no 0 * -inf is ever computed
+        got = losses_ops._weighted_sum(q, log_probs)
+    np.testing.assert_allclose(got, [-0.5, 0.25 * -1.0 + 0.75 * -2.0])
+    assert got.dtype == np.float32
+
+
+def test_mean_loss_with_every_label_ignored_is_nan_without_a_warning():
+    logits = tg.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.cross_entropy(logits, np.array([-100, -100]))
+        loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(logits.grad.data, 0)
