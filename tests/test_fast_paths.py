@@ -5,11 +5,11 @@
   (``Function.returns_new_grads``);
 * only in-place changes of tensors a graph may have saved make the backward check the saved
   tensors one by one (``engine._Version.watched``);
-* BatchNorm sums a small (N, C) array's channels with a matrix-vector product and multiplies
-  out its channel dot products (``_channel_sum``, ``_channel_dot``);
+* small 2-D arrays are summed along an axis by a matrix-vector product (ops/sums.py), in batch
+  norm, a linear layer's bias gradient and the losses; batch norm multiplies out a small
+  array's channel dot products (``_channel_dot``);
 * Function's engine fields are slots, and ``release()`` drops only the op's own arrays;
-* the losses sum and take maxima along the classes of an (N, C) array with a matrix-vector
-  product and argmax (ops/losses.py, ``_class_sum``, ``_class_max``).
+* the losses take maxima along the classes of an (N, C) array at argmax (``_class_max``).
 """
 import threading
 import warnings
@@ -23,6 +23,7 @@ import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import engine
 from tinygrad_dropbn.ops import batchnorm as batchnorm_ops
 from tinygrad_dropbn.ops import losses as losses_ops
+from tinygrad_dropbn.ops import sums
 
 
 def plain_batch_norm(x, weight, bias, eps=1e-5):
@@ -237,7 +238,28 @@ def test_channel_sums_match_the_plain_formula(shape, dtype, rng):
 
 
 def test_the_small_path_is_taken_below_the_threshold_only():
-    assert 64 * 16 <= batchnorm_ops.SMALL < 200 * 200
+    assert 64 * 16 <= sums.SMALL < 200 * 200
+
+
+@pytest.mark.parametrize("shape", [(64, 2), (64, 16), (300, 200)], ids=["toy", "bn", "large"])
+def test_axis_sums_match_numpy(shape, rng):
+    a = rng.standard_normal(shape).astype(np.float32)
+    exact = a.astype(np.float64)
+    for got, want in ((sums.sum_axis0(a), exact.sum(axis=0)),
+                      (sums.sum_axis1(a), exact.sum(axis=1)),
+                      (sums.sum_axis1(a, keepdims=True), exact.sum(axis=1, keepdims=True))):
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_linear_bias_gradient_is_the_plain_column_sum(rng):
+    x = tg.Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    weight = tg.Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    bias = tg.Tensor(rng.standard_normal(4), requires_grad=True)
+    g = rng.standard_normal((5, 4))
+    F.linear(x, weight, bias).backward(g)
+    np.testing.assert_allclose(bias.grad.data, g.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(weight.grad.data, g.T @ x.data, rtol=1e-12)
 
 
 def test_release_drops_the_ops_arrays_and_keeps_its_settings(rng):

@@ -32,6 +32,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..engine import Function
+from .sums import SMALL, sum_axis0
 
 
 def channel_axes(ndim: int) -> tuple:
@@ -44,23 +45,10 @@ def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
     return values.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-#: Up to this many values, an (N, C) array takes the small-array paths of :func:`_channel_sum`
-#: and :func:`_channel_dot`.
-SMALL = 32768
-
-
 def _channel_sum(a: np.ndarray) -> np.ndarray:
-    """sum(a) over every axis but the channel axis: shape (C,).
-
-    NOTE: for a small (N, C) array this is ``ones(N) @ a``, a BLAS matrix-vector product,
-    which sums the columns 2.5-5x faster than ``np.add.reduce(a, axis=0)`` (float32, (64, 16)
-    to (128, 256)). Larger arrays keep np.add.reduce: there the product was no faster in CPU
-    time over a whole batch-norm step.
-    """
-    if a.ndim == 2 and a.size <= SMALL:
-        ones = np.empty(a.shape[0], a.dtype)
-        ones.fill(1)  # NOTE: np.ones is a Python-level wrapper of these two calls
-        return np.dot(ones, a)
+    """sum(a) over every axis but the channel axis: shape (C,)."""
+    if a.ndim == 2:
+        return sum_axis0(a)  # NOTE: faster for small arrays (see ops/sums.py)
     return np.add.reduce(a, axis=channel_axes(a.ndim))
 
 
@@ -69,10 +57,10 @@ def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     NOTE: einsum does not materialise ``a * b``, which matters for large arrays (no temporary
     the size of x: see _SpareBuffers), but costs ~2 us per call whatever the size; a small
-    (N, C) array is faster multiplied out and summed by :func:`_channel_sum`.
+    (N, C) array is faster multiplied out and summed (see ops/sums.py).
     """
     if a.ndim == 2 and a.size <= SMALL:
-        return _channel_sum(a * b)
+        return sum_axis0(a * b)
     n, c = a.shape[:2]
     return np.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
