@@ -4,9 +4,15 @@
 * a leaf keeps a new gradient array as its ``.grad`` instead of a copy
   (``Function.returns_new_grads``);
 * only in-place changes of tensors a graph may have saved make the backward check the saved
-  tensors one by one (``engine._Version.watched``).
+  tensors one by one (``engine._Version.watched``);
+* small 2-D arrays are summed along an axis by a matrix-vector product (ops/sums.py), in batch
+  norm, a linear layer's bias gradient and the losses; batch norm multiplies out a small
+  array's channel dot products (``_channel_dot``);
+* Function's engine fields are slots, and ``release()`` drops only the op's own arrays;
+* the losses take maxima along the classes of an (N, C) array at argmax (``_class_max``).
 """
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +22,8 @@ import tinygrad_dropbn.nn as nn
 import tinygrad_dropbn.nn.functional as F
 from tinygrad_dropbn import engine
 from tinygrad_dropbn.ops import batchnorm as batchnorm_ops
+from tinygrad_dropbn.ops import losses as losses_ops
+from tinygrad_dropbn.ops import sums
 
 
 def plain_batch_norm(x, weight, bias, eps=1e-5):
@@ -211,3 +219,129 @@ def test_a_detached_alias_changed_in_place_is_caught(rng):
         alias.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (64, 16), (200, 200), (5, 3, 4)],
+                         ids=["tiny", "toy", "above-threshold", "3-D"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_sums_match_the_plain_formula(shape, dtype, rng):
+    a = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape).astype(dtype)
+    axes = (0,) + tuple(range(2, len(shape)))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    got_sum, got_dot = batchnorm_ops._channel_sum(a), batchnorm_ops._channel_dot(a, b)
+    assert got_sum.dtype == dtype and got_dot.dtype == dtype
+    assert got_sum.shape == got_dot.shape == (shape[1],)
+    np.testing.assert_allclose(got_sum, a.astype(np.float64).sum(axis=axes), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(got_dot, (a.astype(np.float64) * b).sum(axis=axes), rtol=rtol,
+                               atol=rtol)
+
+
+def test_the_small_path_is_taken_below_the_threshold_only():
+    assert 64 * 16 <= sums.SMALL < 200 * 200
+
+
+@pytest.mark.parametrize("shape", [(64, 2), (64, 16), (300, 200)], ids=["toy", "bn", "large"])
+def test_axis_sums_match_numpy(shape, rng):
+    a = rng.standard_normal(shape).astype(np.float32)
+    exact = a.astype(np.float64)
+    for got, want in ((sums.sum_axis0(a), exact.sum(axis=0)),
+                      (sums.sum_axis1(a), exact.sum(axis=1)),
+                      (sums.sum_axis1(a, keepdims=True), exact.sum(axis=1, keepdims=True))):
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_linear_bias_gradient_is_the_plain_column_sum(rng):
+    x = tg.Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    weight = tg.Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    bias = tg.Tensor(rng.standard_normal(4), requires_grad=True)
+    g = rng.standard_normal((5, 4))
+    F.linear(x, weight, bias).backward(g)
+    np.testing.assert_allclose(bias.grad.data, g.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(weight.grad.data, g.T @ x.data, rtol=1e-12)
+
+
+def test_release_drops_the_ops_arrays_and_keeps_its_settings(rng):
+    x = tg.Tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    out = F.batch_norm(x, None, None, training=True)
+    fn = out.grad_fn
+    assert isinstance(fn.centered, np.ndarray) and fn.result is out.data
+    out.sum().backward()
+    assert fn.released and fn.inputs == () and fn.saved == () and fn.result is None
+    assert "centered" not in vars(fn) and "inv_std" not in vars(fn)
+    assert fn.eps == 1e-5 and fn.training is True  # settings stay (the drawing reads them)
+
+
+def test_a_recorded_op_gets_every_engine_field_from_apply(rng):
+    y = tg.Tensor(rng.standard_normal(3), requires_grad=True).tanh()
+    fields = {name: getattr(y.grad_fn, name) for name in engine.Function.__slots__
+              if not name.startswith("__")}
+    assert fields["released"] is False and fields["hooks"] == ()
+    assert fields["output_version"] is engine.UNCHANGED and fields["input_versions"] is None
+    assert fields["result"] is y.data and len(fields["inputs"]) == 1
+
+
+def test_bump_versions_counts_one_change_per_tensor_like_increment_version(rng):
+    from tinygrad_dropbn.autograd import increment_version
+    a, b = tg.Tensor(rng.standard_normal(3)), tg.Tensor(rng.standard_normal(3))
+    watched = tg.Tensor(rng.standard_normal(3), requires_grad=True)
+    saved = watched * 2  # watched is now an input of a recorded op
+    twin = tg.Tensor(a.data.copy())
+    changes = engine._Version.changes
+    engine.bump_versions([a, b])
+    increment_version(twin)
+    assert (a._version, b._version, twin._version) == (1, 1, 1)
+    assert engine._Version.changes == changes  # nothing a graph saved changed
+    engine.bump_versions([watched, a])
+    assert (watched._version, a._version) == (1, 2)
+    assert engine._Version.changes == changes + 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        saved.sum().backward()
+
+
+def test_sgd_step_bumps_every_updated_parameter_once_and_matches_the_formula(rng):
+    model = nn.Linear(3, 2)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    before = [p.data.copy() for p in model.parameters()]
+    model(tg.Tensor(rng.standard_normal((4, 3)).astype(np.float32))).sum().backward()
+    grads = [p.grad.data.copy() for p in model.parameters()]
+    versions = [p._version for p in model.parameters()]
+    opt.step()
+    for p, old, g, v in zip(model.parameters(), before, grads, versions):
+        np.testing.assert_allclose(p.data, old - 0.1 * g, rtol=1e-6)
+        assert p._version == v + 1
+
+
+@pytest.mark.parametrize("shape", [(64, 2), (256, 10), (3, 4, 5)], ids=["toy", "mnist", "3-D"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_class_reductions_match_numpy(shape, dtype, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    x[1, 0] = np.nan  # NaN is the maximum, as with max
+    x[2, 1] = -np.inf
+    total, kept = losses_ops._class_sum(x), losses_ops._class_sum(x, keepdims=True)
+    exact = x.astype(np.float64).sum(axis=1, keepdims=True)
+    tolerance = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12)
+    np.testing.assert_allclose(total, exact.squeeze(1), **tolerance)
+    np.testing.assert_allclose(kept, exact, **tolerance)
+    assert total.dtype == kept.dtype == dtype
+    np.testing.assert_array_equal(losses_ops._class_max(x), x.max(axis=1, keepdims=True))
+
+
+def test_weighted_sum_adds_nothing_where_the_coefficient_is_zero():
+    q = np.array([[1.0, 0.0], [0.25, 0.75]], np.float32)
+    log_probs = np.array([[-0.5, -np.inf], [-1.0, -2.0]], np.float32)
+    with np.errstate(all="raise"):  # no 0 * -inf is ever computed
+        got = losses_ops._weighted_sum(q, log_probs)
+    np.testing.assert_allclose(got, [-0.5, 0.25 * -1.0 + 0.75 * -2.0])
+    assert got.dtype == np.float32
+
+
+def test_mean_loss_with_every_label_ignored_is_nan_without_a_warning():
+    logits = tg.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.cross_entropy(logits, np.array([-100, -100]))
+        loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(logits.grad.data, 0)

@@ -136,6 +136,21 @@ class _Version:
 _bump_lock = threading.Lock()
 
 
+def bump_versions(tensors: Iterable["Tensor"]) -> None:
+    """Count one in-place change of each tensor (``increment_version`` of each), taking the
+    lock once.
+
+    NOTE: an optimizer step changes every parameter, batch norm both running statistics: one
+    lock for all of them instead of a call chain and a lock per tensor.
+    """
+    counters = [version_counter(t) for t in tensors]
+    with _bump_lock:
+        for counter in counters:
+            counter.value += 1
+            if counter.watched:
+                _Version.changes += 1
+
+
 #: The counter of every tensor that was never changed in place and shares it with nobody;
 #: :func:`version_counter` gives a tensor its own before anything counts on it.
 UNCHANGED = _Version()
@@ -143,7 +158,7 @@ UNCHANGED = _Version()
 # NOTE: attrgetter and map run in C: these are on the path of every recorded op.
 _data = operator.attrgetter("data")
 _version_of = operator.attrgetter("_version_counter.value")
-_requires_grad = operator.attrgetter("requires_grad")
+_requires_grad = operator.attrgetter("_requires_grad")  # the slot behind Tensor.requires_grad
 _released = operator.attrgetter("released")
 
 
@@ -180,12 +195,17 @@ class Function:
     The graph's edges are the inputs' producers, :attr:`parents`.
     """
 
-    inputs: tuple = ()
-    saved: tuple = ()
-    input_versions: Optional[tuple] = None  # None: every input was at version 0
-    output_version: _Version = UNCHANGED  # the output's, once it has a counter of its own
-    released = False
-    hooks: list = ()  # the output tensor's register_hook() hooks (see _sweep)
+    # NOTE: the engine's own fields are slots, each given its value in apply(): a slot is
+    # written and read faster than an instance dict entry, and release() then only looks at
+    # the op's own attributes (in __dict__, which subclasses get). Per field:
+    # inputs, saved: see above; result: forward's output array, while saved;
+    # changes_at_save: _Version.changes when the op saved; input_versions: the inputs'
+    # versions then (None: every input was at version 0); output_version: the output's
+    # counter, once it has one of its own; hooks, hooked_tensor: the output tensor's
+    # register_hook() hooks (see _sweep) and a weak reference to it.
+    __slots__ = ("inputs", "saved", "result", "changes_at_save", "input_versions",
+                 "output_version", "released", "hooks", "hooked_tensor", "__dict__",
+                 "__weakref__")
     #: True for an op whose array ``backward`` returns a new array for each input, referenced
     #: nowhere else (not ``grad`` itself, not a view, not a saved or cached array): a leaf
     #: whose ``.grad`` is None then keeps that array as its gradient instead of a copy.
@@ -208,21 +228,28 @@ class Function:
         """Run the op on tensors, recording it in the graph when a gradient will be needed:
         grad mode is on and some input requires a gradient."""
         fn = cls()
+        fn.saved = fn.hooks = ()
+        fn.result = fn.input_versions = fn.hooked_tensor = None
+        fn.output_version, fn.released, fn.changes_at_save = UNCHANGED, False, 0
         # NOTE: the engine makes tensors through an input's constructor, so that it never has
         # to import tensor.py (which imports the engine).
         make_tensor = inputs[0]._from_op
         if not (_grad_mode.enabled and any(map(_requires_grad, inputs))):
+            fn.inputs = ()
             return make_tensor(fn.forward(*map(_data, inputs), **attributes), None)
         fn.inputs = inputs  # before forward, which may read needs_input_grad
         result = fn.forward(*map(_data, inputs), **attributes)
         out = make_tensor(result, fn)
-        for t in inputs:
-            t._used_by_graph = True  # see Tensor._in_place: its grad_fn must stay what it is
-        if fn.saved:
+        # NOTE: _used_by_graph: see Tensor._in_place (an input's grad_fn must stay what it is).
+        if not fn.saved:
+            for t in inputs:
+                t._used_by_graph = True
+        else:
             fn.result = result  # to tell the saved output from the saved inputs, if need be
             fn.changes_at_save = _Version.changes
             changed_before = False
-            for t in inputs:
+            for t in inputs:  # the same loop, and which inputs a graph may now have saved
+                t._used_by_graph = True
                 counter = t._version_counter
                 if counter is not UNCHANGED:
                     counter.watched = changed_before = True
@@ -300,9 +327,11 @@ class Function:
         a backward pass over a big graph would outlive it and wake Python's full garbage
         collection, which then walks the whole heap.
         """
+        self.result = None
         attributes = self.__dict__
-        for name in attributes.keys() - _STRUCTURE:
-            if type(attributes[name]) is np.ndarray:
+        if attributes:
+            for name in [name for name, value in attributes.items()
+                         if type(value) is np.ndarray]:
                 del attributes[name]
         self.saved = self.inputs = ()
         self.released = True
@@ -314,11 +343,6 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
-
-
-# The engine's own attributes, which release() need not look at.
-_STRUCTURE = frozenset({"inputs", "saved", "changes_at_save", "input_versions",
-                        "output_version", "released", "hooks", "hooked_tensor"})
 
 
 def unbroadcast(grad: Any, shape: tuple) -> Any:
@@ -496,7 +520,7 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
             fn.release()
         new_grads = fn.returns_new_grads
         for t, g in zip(inputs, input_grads):
-            if g is None or not t.requires_grad:
+            if g is None or not t._requires_grad:
                 continue
             data = t.data
             new = new_grads

@@ -16,8 +16,8 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..autograd import increment_version
 from ..dtypes import as_dtype
+from ..engine import bump_versions
 from ..ops import primitives
 from ..ops.batchnorm import BatchNorm, BatchStatistics, channel_axes
 from ..ops.dropout import Drop, dropout_mask
@@ -229,13 +229,16 @@ def batch_norm(x: Tensor, running_mean: RunningStat, running_var: RunningStat,
         out, mean, var = _composed_batch_norm(x, weight, bias, None, None, eps)
     if running_mean is not None:
         count = x.data.size // x.shape[1]
-        unbiased_var = var * (count / (count - 1))
-        for running, stat in ((running_mean, mean), (running_var, unbiased_var)):
+        # NOTE: the unbiased variance's factor M / (M - 1) is folded into the weight of the
+        # new batch (a Python float), one pass over the statistic less.
+        for running, stat, weight in ((running_mean, mean, momentum),
+                                      (running_var, var, momentum * (count / (count - 1)))):
             array = _array(running)
             array *= 1 - momentum
-            array += momentum * stat
-            if isinstance(running, Tensor):
-                increment_version(running)  # changed behind the engine's back, in place
+            array += weight * stat
+        tensors = [t for t in (running_mean, running_var) if isinstance(t, Tensor)]
+        if tensors:
+            bump_versions(tensors)  # changed behind the engine's back, in place
     return out
 
 

@@ -32,6 +32,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..engine import Function
+from .sums import SMALL, sum_axis0
 
 
 def channel_axes(ndim: int) -> tuple:
@@ -44,8 +45,22 @@ def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
     return values.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _channel_sum(a: np.ndarray) -> np.ndarray:
+    """sum(a) over every axis but the channel axis: shape (C,)."""
+    if a.ndim == 2:
+        return sum_axis0(a)  # NOTE: faster for small arrays (see ops/sums.py)
+    return np.add.reduce(a, axis=channel_axes(a.ndim))
+
+
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """sum(a * b) over every axis but the channel axis, without materialising a * b."""
+    """sum(a * b) over every axis but the channel axis.
+
+    NOTE: einsum does not materialise ``a * b``, which matters for large arrays (no temporary
+    the size of x: see _SpareBuffers), but costs ~2 us per call whatever the size; a small
+    (N, C) array is faster multiplied out and summed (see ops/sums.py).
+    """
+    if a.ndim == 2 and a.size <= SMALL:
+        return sum_axis0(a * b)
     n, c = a.shape[:2]
     return np.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
@@ -61,8 +76,7 @@ def batch_statistics(x: np.ndarray, out: Optional[np.ndarray] = None
         ``centered`` is written into ``out`` when given (an array of ``x``'s shape and dtype).
     """
     count = x.size // x.shape[1]
-    # NOTE: np.add.reduce / count is what ndarray.mean computes, minus its Python-level wrapper.
-    mean = np.add.reduce(x, axis=channel_axes(x.ndim)) / x.dtype.type(count)
+    mean = _channel_sum(x) / x.dtype.type(count)
     centered = np.subtract(x, _per_channel(mean, x.ndim), out=out)
     return mean, _channel_dot(centered, centered) / count, centered
 
@@ -252,7 +266,7 @@ class BatchNorm(Function):
         """
         through_stats = self.training and needs_x
         inv_std, ndim = self.inv_std, grad.ndim
-        sum_grad = grad.sum(axis=self.axes) if through_stats or needs_bias else None
+        sum_grad = _channel_sum(grad) if through_stats or needs_bias else None
         sum_grad_x_hat = None
         if through_stats or needs_weight:
             sum_grad_x_hat = _channel_dot(grad, self.centered) * inv_std

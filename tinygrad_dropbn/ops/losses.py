@@ -26,6 +26,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..engine import Function
+from .sums import sum_axis1
 
 # NOTE: PyTorch's floor under x (1 - x) in the BCE gradient is the C float 1e-12.
 _BCE_EPSILON = float(np.float32(1e-12))
@@ -37,10 +38,33 @@ def _softmax(logits: Any) -> Any:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def _class_sum(x: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """sum(x) along axis 1 (the classes)."""
+    if x.ndim == 2:
+        return sum_axis1(x, keepdims)  # NOTE: faster for small arrays (see ops/sums.py)
+    return x.sum(axis=1, keepdims=keepdims)
+
+
+def _class_max(x: np.ndarray) -> np.ndarray:
+    """max(x) along axis 1, kept as (N, 1, *).
+
+    NOTE: for (N, C) arrays the maximum is picked at argmax, which has a fast loop along a
+    short inner axis that max has not (4 us against 12 us at (256, 10)); NaN is the maximum
+    either way (argmax finds the first NaN).
+    """
+    if x.ndim != 2:
+        return x.max(axis=1, keepdims=True)
+    rows = np.arange(x.shape[0])
+    return x[rows, x.argmax(axis=1)].reshape(-1, 1)
+
+
 def _weighted_sum(q: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
     """sum_c q_c log_probs_c along axis 1, where q = 0 adds 0 even against a -inf."""
-    with np.errstate(invalid="ignore"):  # 0 * -inf, replaced just below
-        return np.where(q != 0, q * log_probs, 0).sum(axis=1)
+    # NOTE: the product is taken only where q != 0 (0 elsewhere), so 0 * -inf never happens
+    # and no np.errstate block (a Python context manager, ~1 us) is needed.
+    products = np.multiply(q, log_probs, out=np.zeros(np.broadcast_shapes(q.shape, log_probs.shape),
+                                                      np.result_type(q, log_probs)), where=q != 0)
+    return _class_sum(products)
 
 
 def reduce_losses(losses: np.ndarray, reduction: str, denominator: float) -> np.ndarray:
@@ -50,8 +74,10 @@ def reduce_losses(losses: np.ndarray, reduction: str, denominator: float) -> np.
     total = losses.sum()
     if reduction == "sum":
         return np.asarray(total)
-    with np.errstate(invalid="ignore"):  # every label ignored: 0 / 0 = NaN, as in PyTorch
+    if denominator:  # NOTE: the common case, without the np.errstate block (~1 us)
         return np.asarray(total / losses.dtype.type(denominator))
+    with np.errstate(invalid="ignore"):  # every label ignored: 0 / 0 = NaN,
+        return np.asarray(total / losses.dtype.type(denominator))  # as in PyTorch
 
 
 def per_position(grad: Any, reduction: str, denominator: float, shape: tuple) -> Any:
@@ -83,9 +109,9 @@ class CrossEntropy(Function):
                 denominator: float) -> np.ndarray:
         self.coefficients, self.reduction, self.denominator = coefficients, reduction, denominator
         self.save_for_backward(logits)
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        shifted = logits - _class_max(logits)
         exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
+        total = _class_sum(exp, keepdims=True)
         log_probs = shifted - np.log(total)
         losses = -_weighted_sum(coefficients, log_probs)
         exp /= total
@@ -99,7 +125,7 @@ class CrossEntropy(Function):
             softmax = _softmax(logits)
         q = self.coefficients
         share = per_position(grad, self.reduction, self.denominator, logits.shape)
-        return share * (softmax * q.sum(axis=1, keepdims=True) - q)
+        return share * (softmax * _class_sum(q, keepdims=True) - q)
 
 
 class NegativeLogLikelihood(Function):

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 import numpy as np
 
 from ..autograd import increment_version
-from ..engine import enable_grad
+from ..engine import bump_versions, enable_grad
 from ..tensor import Tensor
 
 ParamsT = Union[Iterable[Tensor], Iterable[dict]]
@@ -159,8 +159,7 @@ class Optimizer:
                 try:
                     self._update_group(group, pairs)
                 finally:  # even a step that failed halfway may have changed some parameters
-                    for p, _ in pairs:
-                        increment_version(p)
+                    bump_versions([p for p, _ in pairs])
         return loss
 
     def _update_group(self, group: dict[str, Any],
@@ -182,19 +181,11 @@ class Optimizer:
             grad = p.grad
             if grad is None:
                 continue
-            where = f"parameter {i} of parameter group {number}"
-            if not isinstance(grad, Tensor):
-                raise TypeError(f"{where} has a .grad of type {type(grad).__name__}; it must be "
-                                "a Tensor (or None); no parameter was updated")
-            g = grad.data
-            if g.shape != p.data.shape:
-                raise ValueError(f"{where} has shape {p.data.shape} but its gradient has shape "
-                                 f"{g.shape}; no parameter was updated")
-            if g.dtype != p.data.dtype:
-                raise TypeError(f"{where} has dtype {p.data.dtype} but its gradient has dtype "
-                                f"{g.dtype}; no parameter was updated. Cast the gradient to the "
-                                "parameter's dtype")
-            pairs.append((p, g))
+            # NOTE: one test on the path every step takes; the messages are built on failure.
+            if not (isinstance(grad, Tensor) and grad.data.shape == p.data.shape
+                    and grad.data.dtype == p.data.dtype):
+                _raise_bad_gradient(f"parameter {i} of parameter group {number}", p, grad)
+            pairs.append((p, grad.data))
         return pairs
 
     def _match_state_dtypes(self, pairs: list[tuple[Tensor, np.ndarray]]) -> None:
@@ -320,6 +311,20 @@ def _import(key: str, value: Any, param: Tensor, index: int) -> Any:
         raise ValueError(f"state '{key}' of parameter {index} has shape {array.shape}, the "
                          f"parameter has shape {param.data.shape}")
     return np.array(array, dtype=param.data.dtype, copy=True)
+
+
+def _raise_bad_gradient(where: str, p: Tensor, grad: Any) -> None:
+    """The error for a gradient that does not fit its parameter (``where`` names it)."""
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"{where} has a .grad of type {type(grad).__name__}; it must be "
+                        "a Tensor (or None); no parameter was updated")
+    g = grad.data
+    if g.shape != p.data.shape:
+        raise ValueError(f"{where} has shape {p.data.shape} but its gradient has shape "
+                         f"{g.shape}; no parameter was updated")
+    raise TypeError(f"{where} has dtype {p.data.dtype} but its gradient has dtype "
+                    f"{g.dtype}; no parameter was updated. Cast the gradient to the "
+                    "parameter's dtype")
 
 
 def check_non_negative(name: str, value: Any) -> None:
