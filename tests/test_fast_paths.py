@@ -9,7 +9,9 @@
   norm, a linear layer's bias gradient and the losses; batch norm multiplies out a small
   array's channel dot products (``_channel_dot``);
 * Function's engine fields are slots, and ``release()`` drops only the op's own arrays;
-* the losses take maxima along the classes of an (N, C) array at argmax (``_class_max``).
+* the losses take maxima along the classes of an (N, C) array at argmax (``_class_max``);
+* ``Function.apply`` calls ``forward`` of a one- or two-input op without attributes, and the
+  sweep calls ``backward`` with no or one saved value, with plain positional arguments.
 """
 import threading
 import warnings
@@ -345,3 +347,49 @@ def test_mean_loss_with_every_label_ignored_is_nan_without_a_warning():
         loss.backward()
     assert np.isnan(loss.item())
     np.testing.assert_array_equal(logits.grad.data, 0)
+
+
+class _Recorder(engine.Function):
+    """Records what forward and backward receive; saves the first ``num_saved`` inputs."""
+
+    def forward(self, *arrays, scale=1.0, num_saved=0):
+        self.received = arrays
+        self.needs_during_forward = self.needs_input_grad
+        self.save_for_backward(*arrays[:num_saved])
+        self.scale = scale
+        return sum(arrays) * scale
+
+    def backward(self, grad, *saved):
+        self.saved_received = saved
+        return tuple(grad * self.scale for _ in self.received)
+
+
+@pytest.mark.parametrize("num_inputs", [1, 2, 3])
+@pytest.mark.parametrize("attributes", [{}, {"scale": 2.0}])
+@pytest.mark.parametrize("num_saved", [0, 1, 2])
+@pytest.mark.parametrize("grad_enabled", [True, False])
+def test_positional_forward_and_backward_calls_match_the_plain_call(num_inputs, attributes,
+                                                                    num_saved, grad_enabled,
+                                                                    rng):
+    arrays = [rng.standard_normal((3, 2)) for _ in range(num_inputs)]
+    tensors = [tg.Tensor(a, requires_grad=i == 0) for i, a in enumerate(arrays)]
+    attributes = dict(attributes)
+    if num_saved and num_saved <= num_inputs:
+        attributes["num_saved"] = num_saved
+    plain = _Recorder()
+    plain.inputs = tuple(tensors) if grad_enabled else ()
+    expected = plain.forward(*arrays, **attributes)
+    with tg.set_grad_enabled(grad_enabled):
+        out = _Recorder.apply(*tensors, **attributes)
+    fn = out.grad_fn
+    np.testing.assert_array_equal(out.data, expected)
+    if not grad_enabled:
+        assert fn is None
+        return
+    assert all(got is t.data for got, t in zip(fn.received, tensors))
+    assert len(fn.received) == num_inputs
+    assert fn.needs_during_forward == plain.needs_during_forward
+    out.sum().backward()
+    assert all(got is t.data for got, t in zip(fn.saved_received, tensors[:num_saved]))
+    assert len(fn.saved_received) == len(plain.saved) == attributes.get("num_saved", 0)
+    np.testing.assert_array_equal(tensors[0].grad.data, np.full((3, 2), plain.scale))

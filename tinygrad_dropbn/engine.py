@@ -234,11 +234,24 @@ class Function:
         # NOTE: the engine makes tensors through an input's constructor, so that it never has
         # to import tensor.py (which imports the engine).
         make_tensor = inputs[0]._from_op
-        if not (_grad_mode.enabled and any(map(_requires_grad, inputs))):
-            fn.inputs = ()
-            return make_tensor(fn.forward(*map(_data, inputs), **attributes), None)
-        fn.inputs = inputs  # before forward, which may read needs_input_grad
-        result = fn.forward(*map(_data, inputs), **attributes)
+        # NOTE: one or two inputs and no attributes (every elementwise op) take plain
+        # positional calls: iterating the inputs to build *args costs as much as the NumPy work
+        # of an op on a small array.
+        binary = len(inputs) == 2 and not attributes
+        if binary:
+            a, b = inputs
+            record = _grad_mode.enabled and (a._requires_grad or b._requires_grad)
+        else:
+            record = _grad_mode.enabled and any(map(_requires_grad, inputs))
+        fn.inputs = inputs if record else ()  # before forward, which may read needs_input_grad
+        if binary:
+            result = fn.forward(a.data, b.data)
+        elif len(inputs) == 1 and not attributes:
+            result = fn.forward(inputs[0].data)
+        else:
+            result = fn.forward(*map(_data, inputs), **attributes)
+        if not record:
+            return make_tensor(result, None)
         out = make_tensor(result, fn)
         # NOTE: _used_by_graph: see Tensor._in_place (an input's grad_fn must stay what it is).
         if not fn.saved:
@@ -504,7 +517,13 @@ def _sweep(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any], keep_graph:
         saved = fn.saved
         if saved and (create_graph or fn.changes_at_save != _Version.changes):
             saved = fn.saved_values(create_graph)
-        input_grads = fn.backward(grad, *saved)
+        # NOTE: plain calls for no and one saved value, as in Function.apply.
+        if not saved:
+            input_grads = fn.backward(grad)
+        elif len(saved) == 1:
+            input_grads = fn.backward(grad, saved[0])
+        else:
+            input_grads = fn.backward(grad, *saved)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         if len(input_grads) != len(inputs):
