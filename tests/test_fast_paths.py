@@ -11,7 +11,8 @@
 * Function's engine fields are slots, and ``release()`` drops only the op's own arrays;
 * the losses take maxima along the classes of an (N, C) array at argmax (``_class_max``);
 * ``Function.apply`` calls ``forward`` of a one- or two-input op without attributes, and the
-  sweep calls ``backward`` with no or one saved value, with plain positional arguments.
+  sweep calls ``backward`` with no or one saved value, with plain positional arguments;
+* ``Function.needs_input_grad`` of a two-input op is spelt out.
 """
 import threading
 import warnings
@@ -393,3 +394,13 @@ def test_positional_forward_and_backward_calls_match_the_plain_call(num_inputs, 
     assert all(got is t.data for got, t in zip(fn.saved_received, tensors[:num_saved]))
     assert len(fn.saved_received) == len(plain.saved) == attributes.get("num_saved", 0)
     np.testing.assert_array_equal(tensors[0].grad.data, np.full((3, 2), plain.scale))
+
+
+@pytest.mark.parametrize("flags", [(True,), (True, False), (False, True), (True, True),
+                                   (True, False, True)])
+def test_needs_input_grad_is_each_inputs_requires_grad(flags, rng):
+    tensors = [tg.Tensor(rng.standard_normal(3), requires_grad=f) for f in flags]
+    fn = _Recorder.apply(*tensors).grad_fn
+    assert fn.needs_input_grad == tuple(t.requires_grad for t in tensors) == flags
+    fn.release()
+    assert fn.needs_input_grad == ()

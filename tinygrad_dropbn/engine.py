@@ -330,7 +330,10 @@ class Function:
     @property
     def needs_input_grad(self) -> tuple:
         """One bool per input: whether ``backward`` must compute that input's gradient."""
-        return tuple(map(_requires_grad, self.inputs))
+        inputs = self.inputs
+        if len(inputs) == 2:  # NOTE: a two-input op's backward asks: spelt out, in a third
+            return inputs[0]._requires_grad, inputs[1]._requires_grad  # of map()'s time
+        return tuple(map(_requires_grad, inputs))
 
     def release(self) -> None:
         """Drop the inputs and every array kept for the backward pass, so that a kept output
