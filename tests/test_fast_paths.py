@@ -12,7 +12,9 @@
 * the losses take maxima along the classes of an (N, C) array at argmax (``_class_max``);
 * ``Function.apply`` calls ``forward`` of a one- or two-input op without attributes, and the
   sweep calls ``backward`` with no or one saved value, with plain positional arguments;
-* ``Function.needs_input_grad`` of a two-input op is spelt out.
+* ``Function.needs_input_grad`` of a two-input op is spelt out;
+* ``engine.topological_order`` of a graph in which no output feeds two inputs (a chain, a
+  tree) is the first walk's visiting order, without the second walk.
 """
 import threading
 import warnings
@@ -404,3 +406,50 @@ def test_needs_input_grad_is_each_inputs_requires_grad(flags, rng):
     assert fn.needs_input_grad == tuple(t.requires_grad for t in tensors) == flags
     fn.release()
     assert fn.needs_input_grad == ()
+
+
+def plain_topological_order(roots):
+    """Kahn's algorithm on consumer counts, both walks, whatever the graph."""
+    starts = list(dict.fromkeys(t.grad_fn for t in roots if t.grad_fn is not None))
+    consumers = dict.fromkeys(starts, 0)
+    stack = starts[:]
+    while stack:
+        for t in stack.pop().inputs:
+            if t.grad_fn is not None:
+                if t.grad_fn not in consumers:
+                    stack.append(t.grad_fn)
+                consumers[t.grad_fn] = consumers.get(t.grad_fn, 0) + 1
+    order, ready = [], [fn for fn in reversed(starts) if not consumers[fn]]
+    while ready:
+        order.append(ready.pop())
+        for t in reversed(order[-1].inputs):
+            if t.grad_fn is not None:
+                consumers[t.grad_fn] -= 1
+                if not consumers[t.grad_fn]:
+                    ready.append(t.grad_fn)
+    return order
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("tree", [True, False])
+def test_topological_order_of_a_tree_or_a_dag_is_kahns_order(seed, tree):
+    """A tree (no output feeds two inputs) takes the one-walk path; a DAG both walks."""
+    rng = np.random.default_rng(seed)
+    outputs = [tg.Tensor(rng.standard_normal(2), requires_grad=True) * 2.0 for _ in range(5)]
+    for _ in range(15):
+        # a tree consumes each output once (and takes a fresh leaf as the other operand);
+        # a DAG reuses any output
+        a = outputs.pop(rng.integers(len(outputs))) if tree else outputs[-1]
+        if tree and (len(outputs) < 1 or rng.random() < 0.5):
+            b = tg.Tensor(rng.standard_normal(2), requires_grad=True)
+        else:
+            b = outputs.pop(rng.integers(len(outputs))) if tree else outputs[
+                rng.integers(len(outputs))]
+        outputs.append(a * b if rng.random() < 0.5 else (a + b).tanh())
+    roots = outputs[-1:] if rng.random() < 0.5 else outputs[-3:]
+    order = engine.topological_order(roots)
+    assert len(order) > 5
+    assert order == plain_topological_order(roots)
+    position = {fn: k for k, fn in enumerate(order)}
+    for fn in order:  # every op after each of its consumers
+        assert all(position[t.grad_fn] > position[fn] for t in fn.inputs if t.grad_fn)

@@ -396,19 +396,27 @@ def topological_order(roots: Iterable["Tensor"],
         starts = [] if roots[0].grad_fn is None else [roots[0].grad_fn]
     else:
         starts = list(dict.fromkeys(t.grad_fn for t in roots if t.grad_fn is not None))
+    # NOTE: when no op's output feeds two inputs (a chain, a tree: most training steps), the
+    # first walk, taking inputs in the order the second emits them, already visits the ops in
+    # the second walk's order, and the second is skipped.
     consumers = dict.fromkeys(starts, 0)
-    stack = starts[:]
+    visited, shared = [], False
+    stack = starts[::-1]
     while stack:
         fn = stack.pop()
-        for t in fn.inputs if inputs_of is None else inputs_of(fn):
+        visited.append(fn)
+        for t in reversed(fn.inputs if inputs_of is None else inputs_of(fn)):
             parent = t.grad_fn
             if parent is None:
                 continue
             if parent in consumers:
                 consumers[parent] += 1
+                shared = True
             else:
                 consumers[parent] = 1
                 stack.append(parent)
+    if not shared:
+        return visited
     order = []
     ready = [fn for fn in reversed(starts) if not consumers[fn]]
     while ready:
