@@ -277,7 +277,8 @@ def _lab(args: argparse.Namespace) -> int:
 
 def _one_blas_thread() -> Any:
     """Limit BLAS to one thread, unless the environment chose a number: the lab's matrices are
-    too small to split, and ``benchmarks/bench_lab.py`` measures one thread no slower than two.
+    too small to split: ``benchmarks/bench_lab.py`` measures one thread as fast as two on a quiet
+    machine, and faster when the other core is busy.
     Needs the optional ``threadpoolctl``; without it the libraries' defaults stay."""
     if any(pool in os.environ for pool in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                            "MKL_NUM_THREADS")):
