@@ -679,7 +679,7 @@ class Tensor:
         result)."""
         axis = _dim(dim, axis, "unsqueeze")
         validation.check_new_axis(axis, self.shape, "unsqueeze")
-        axis = _axis_index(axis, self.data.ndim + 1, "unsqueeze")
+        axis %= self.data.ndim + 1
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
@@ -1393,14 +1393,7 @@ def _axis_index(axis: int, ndim: int, what: str) -> int:
     return int(axis) % ndim
 
 
-def _dim(dim: Any, axis: Any, what: str, default: Any = None) -> Any:
-    """The axis argument given as PyTorch's ``dim`` or as NumPy's ``axis`` (not both);
-    ``default`` when neither was."""
-    if axis is None:
-        return default if dim is None else dim
-    if dim is not None and dim != axis:
-        raise TypeError(f"{what}() got dim={dim} and its NumPy alias axis={axis}; pass one")
-    return axis
+_dim = validation.resolve_dim
 
 
 def _variance_arguments(dim: Any, axis: Any, unbiased: Optional[bool],

@@ -145,3 +145,14 @@ def check_new_axis(axis: int, shape: tuple, what: str) -> None:
     if not -ndim - 1 <= axis <= ndim:
         raise ValueError(f"{what}: axis {axis} is out of range for a tensor of shape "
                          f"{tuple(shape)}: a new axis goes at {-ndim - 1} to {ndim}")
+
+
+def resolve_dim(dim: Any, axis: Any, what: str, default: Any = None) -> Any:
+    """The axis argument given as PyTorch's ``dim`` or as NumPy's ``axis`` (both only if
+    equal); ``default`` when neither was."""
+    if axis is None:
+        return default if dim is None else dim
+    if dim is not None and dim != axis:
+        raise TypeError(f"{what}() got dim={dim!r} and axis={axis!r}; they are two names for "
+                        "the same argument (PyTorch's and NumPy's), pass one")
+    return axis

@@ -28,6 +28,7 @@ from ..ops.layernorm import LayerNormalization
 from ..ops.losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy,
                           NegativeLogLikelihood)
 from ..tensor import Tensor, where
+from ..validation import resolve_dim
 
 __all__ = [
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
@@ -452,16 +453,6 @@ def _softmax_dim(dim: Optional[int], axis: Optional[int], x: Tensor, what: str) 
         warnings.warn(f"Implicit dimension choice for {what} has been deprecated. Change the "
                       f"call to include dim={dim} as an argument.", UserWarning, stacklevel=3)
     return _check_dim(dim, x, what)
-
-
-def resolve_dim(dim: Any, axis: Any, what: str) -> Any:
-    """The one axis given as PyTorch's ``dim`` or NumPy's ``axis`` (both only if equal)."""
-    if axis is None:
-        return dim
-    if dim is not None and dim != axis:
-        raise TypeError(f"{what} got dim={dim!r} and axis={axis!r}; they are two names for "
-                        "the same argument, pass one")
-    return axis
 
 
 def _check_dim(dim: int, x: Tensor, what: str) -> int:
