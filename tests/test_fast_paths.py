@@ -278,13 +278,34 @@ def test_release_drops_the_ops_arrays_and_keeps_its_settings(rng):
     assert fn.eps == 1e-5 and fn.training is True  # settings stay (the drawing reads them)
 
 
-def test_a_recorded_op_gets_every_engine_field_from_apply(rng):
-    y = tg.Tensor(rng.standard_normal(3), requires_grad=True).tanh()
-    fields = {name: getattr(y.grad_fn, name) for name in engine.Function.__slots__
-              if not name.startswith("__")}
-    assert fields["released"] is False and fields["hooks"] == ()
-    assert fields["output_version"] is engine.UNCHANGED and fields["input_versions"] is None
-    assert fields["result"] is y.data and len(fields["inputs"]) == 1
+def test_a_recorded_op_that_saved_gets_every_engine_field_from_apply(rng):
+    x = tg.Tensor(rng.standard_normal(3), requires_grad=True)
+    for y in (x.tanh(), x * x):  # one input (the general path), two (spelt out)
+        fields = {name: getattr(y.grad_fn, name) for name in engine.Function.__slots__
+                  if not name.startswith("__")}
+        assert fields["released"] is False and fields["input_versions"] is None
+        assert fields["result"] is y.data and fields["inputs"] == y.grad_fn.inputs
+        assert fields["changes_at_save"] == engine._Version.changes
+        # the rarely changed fields are class-level defaults, not stored per op
+        assert y.grad_fn.hooks == () and y.grad_fn.output_version is engine.UNCHANGED
+        assert "hooks" not in vars(y.grad_fn) and "output_version" not in vars(y.grad_fn)
+
+
+def test_the_spelt_out_two_input_path_records_versions_like_the_general_one(rng):
+    a = tg.Tensor(rng.standard_normal(3), requires_grad=True)
+    b = tg.Tensor(rng.standard_normal(3))
+    with tg.no_grad():
+        b.add_(1)  # b has a counter of its own, at version 1
+    y = a * b  # Mul saves both inputs
+    assert y.grad_fn.input_versions == (0, 1) and b._version_counter.watched
+    with tg.no_grad():
+        b.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    s = a + b  # Add saves nothing: inputs are marked, no versions kept
+    assert a._used_by_graph and b._used_by_graph and not s.grad_fn.saved
+    s.sum().backward()
+    assert a.grad.data.tolist() == [1.0, 1.0, 1.0]
 
 
 def test_bump_versions_counts_one_change_per_tensor_like_increment_version(rng):

@@ -195,17 +195,22 @@ class Function:
     The graph's edges are the inputs' producers, :attr:`parents`.
     """
 
-    # NOTE: the engine's own fields are slots, each given its value in apply(): a slot is
-    # written and read faster than an instance dict entry, and release() then only looks at
-    # the op's own attributes (in __dict__, which subclasses get). Per field:
-    # inputs, saved: see above; result: forward's output array, while saved;
-    # changes_at_save: _Version.changes when the op saved; input_versions: the inputs'
-    # versions then (None: every input was at version 0); output_version: the output's
-    # counter, once it has one of its own; hooks, hooked_tensor: the output tensor's
-    # register_hook() hooks (see _sweep) and a weak reference to it.
-    __slots__ = ("inputs", "saved", "result", "changes_at_save", "input_versions",
-                 "output_version", "released", "hooks", "hooked_tensor", "__dict__",
-                 "__weakref__")
+    # NOTE: the engine's fields that every recorded op writes are slots, each given its value
+    # in apply(): a slot is written and read faster than an instance dict entry, and release()
+    # then only looks at the op's own attributes (in __dict__, which subclasses get). Per field:
+    # inputs, saved: see above; released: see above; result: forward's output array, while
+    # saved; changes_at_save: _Version.changes when the op saved; input_versions: the inputs'
+    # versions then (None: every input was at version 0). The last three are set only when the
+    # op saved something, and read only then.
+    __slots__ = ("inputs", "saved", "released", "result", "changes_at_save", "input_versions",
+                 "__dict__", "__weakref__")
+    # NOTE: fields that few ops ever change are class-level defaults instead, set on the op
+    # itself (its __dict__) when they do: each one a slot would be one more store per op.
+    #: The output tensor's register_hook() hooks (see _sweep) and a weak reference to it.
+    hooks: Any = ()
+    hooked_tensor: Optional[Callable[[], Any]] = None
+    #: The output's version counter, once it has one of its own (see version_counter).
+    output_version: _Version = UNCHANGED
     #: True for an op whose array ``backward`` returns a new array for each input, referenced
     #: nowhere else (not ``grad`` itself, not a view, not a saved or cached array): a leaf
     #: whose ``.grad`` is None then keeps that array as its gradient instead of a copy.
@@ -228,46 +233,61 @@ class Function:
         """Run the op on tensors, recording it in the graph when a gradient will be needed:
         grad mode is on and some input requires a gradient."""
         fn = cls()
-        fn.saved = fn.hooks = ()
-        fn.result = fn.input_versions = fn.hooked_tensor = None
-        fn.output_version, fn.released, fn.changes_at_save = UNCHANGED, False, 0
+        fn.saved, fn.released = (), False
         # NOTE: the engine makes tensors through an input's constructor, so that it never has
         # to import tensor.py (which imports the engine).
         make_tensor = inputs[0]._from_op
-        # NOTE: one or two inputs and no attributes (every elementwise op) take plain
-        # positional calls: iterating the inputs to build *args costs as much as the NumPy work
-        # of an op on a small array.
-        binary = len(inputs) == 2 and not attributes
-        if binary:
+        if len(inputs) == 2 and not attributes:
+            # NOTE: two inputs and no attributes (every binary elementwise op): the steps below
+            # spelt out for two, without the loops and the *args of the general case, cost
+            # ~20% less on an (8, 8) array (benchmarks/bench_ops.py), where they cost three
+            # times the NumPy work.
             a, b = inputs
-            record = _grad_mode.enabled and (a._requires_grad or b._requires_grad)
+            if not (_grad_mode.enabled and (a._requires_grad or b._requires_grad)):
+                fn.inputs = ()
+                return make_tensor(fn.forward(a.data, b.data), None)
+            fn.inputs = inputs  # before forward, which may read needs_input_grad
+            result = fn.forward(a.data, b.data)
+            out = make_tensor(result, fn)
+            # NOTE: _used_by_graph: see Tensor._in_place (an input's grad_fn must stay what
+            # it is).
+            a._used_by_graph = b._used_by_graph = True
+            if fn.saved:
+                fn.result = result  # to tell the saved output from the saved inputs
+                fn.changes_at_save = _Version.changes
+                a_counter, b_counter = a._version_counter, b._version_counter
+                if a_counter is UNCHANGED and b_counter is UNCHANGED:
+                    fn.input_versions = None
+                else:  # see the general case below
+                    for counter in (a_counter, b_counter):
+                        if counter is not UNCHANGED:
+                            counter.watched = True
+                    fn.input_versions = a_counter.value, b_counter.value
         else:
             record = _grad_mode.enabled and any(map(_requires_grad, inputs))
-        fn.inputs = inputs if record else ()  # before forward, which may read needs_input_grad
-        if binary:
-            result = fn.forward(a.data, b.data)
-        elif len(inputs) == 1 and not attributes:
-            result = fn.forward(inputs[0].data)
-        else:
-            result = fn.forward(*map(_data, inputs), **attributes)
-        if not record:
-            return make_tensor(result, None)
-        out = make_tensor(result, fn)
-        # NOTE: _used_by_graph: see Tensor._in_place (an input's grad_fn must stay what it is).
-        if not fn.saved:
-            for t in inputs:
-                t._used_by_graph = True
-        else:
-            fn.result = result  # to tell the saved output from the saved inputs, if need be
-            fn.changes_at_save = _Version.changes
-            changed_before = False
-            for t in inputs:  # the same loop, and which inputs a graph may now have saved
-                t._used_by_graph = True
-                counter = t._version_counter
-                if counter is not UNCHANGED:
-                    counter.watched = changed_before = True
-            if changed_before:  # versions now, to tell at backward time if one changed since
-                fn.input_versions = tuple(map(_version_of, inputs))
+            fn.inputs = inputs if record else ()
+            # NOTE: a plain call for one input and no attributes, as above.
+            if len(inputs) == 1 and not attributes:
+                result = fn.forward(inputs[0].data)
+            else:
+                result = fn.forward(*map(_data, inputs), **attributes)
+            if not record:
+                return make_tensor(result, None)
+            out = make_tensor(result, fn)
+            if not fn.saved:
+                for t in inputs:
+                    t._used_by_graph = True
+            else:
+                fn.result = result
+                fn.changes_at_save = _Version.changes
+                changed_before = False
+                for t in inputs:  # the same loop, and which inputs a graph may now have saved
+                    t._used_by_graph = True
+                    counter = t._version_counter
+                    if counter is not UNCHANGED:
+                        counter.watched = changed_before = True
+                # versions now, to tell at backward time if one changed since
+                fn.input_versions = tuple(map(_version_of, inputs)) if changed_before else None
         if record_hooks:
             for hook in record_hooks:
                 hook(fn, out)
