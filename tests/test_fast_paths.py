@@ -257,6 +257,25 @@ def test_axis_sums_match_numpy(shape, rng):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "broadcast", "strided"])
+def test_column_sums_of_large_arrays_match_numpy_in_every_layout(layout, rng):
+    base = rng.standard_normal((400, 300)).astype(np.float32)
+    a = {"contiguous": base, "transposed": base.T,
+         "broadcast": np.broadcast_to(base[:1], base.shape), "strided": base[::2]}[layout]
+    assert a.size > sums.SMALL or layout == "strided"
+    got = sums.sum_axis0(a)
+    assert got.dtype == np.float32 and got.shape == (a.shape[1],)
+    np.testing.assert_allclose(got, a.astype(np.float64).sum(axis=0), rtol=1e-5, atol=1e-4)
+
+
+def test_column_sums_over_many_rows_are_as_accurate_as_numpys(rng):
+    a = (rng.standard_normal((200_000, 4)) + 3).astype(np.float32)
+    exact = a.astype(np.float64).sum(axis=0)
+    ours = np.abs(sums.sum_axis0(a) - exact).max()
+    numpys = np.abs(np.add.reduce(a, axis=0) - exact).max()
+    assert ours <= 2 * numpys  # the BLAS adds the rows in turn, as NumPy's reduction does
+
+
 def test_linear_bias_gradient_is_the_plain_column_sum(rng):
     x = tg.Tensor(rng.standard_normal((5, 3)), requires_grad=True)
     weight = tg.Tensor(rng.standard_normal((4, 3)), requires_grad=True)
