@@ -264,10 +264,15 @@ class Function:
                             counter.watched = True
                     fn.input_versions = a_counter.value, b_counter.value
         else:
-            record = _grad_mode.enabled and any(map(_requires_grad, inputs))
+            # NOTE: one input and no attributes (every unary elementwise op) take a plain
+            # test and a plain call, as above.
+            unary = len(inputs) == 1 and not attributes
+            if unary:
+                record = _grad_mode.enabled and inputs[0]._requires_grad
+            else:
+                record = _grad_mode.enabled and any(map(_requires_grad, inputs))
             fn.inputs = inputs if record else ()
-            # NOTE: a plain call for one input and no attributes, as above.
-            if len(inputs) == 1 and not attributes:
+            if unary:
                 result = fn.forward(inputs[0].data)
             else:
                 result = fn.forward(*map(_data, inputs), **attributes)
