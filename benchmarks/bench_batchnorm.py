@@ -8,7 +8,10 @@ and bias:
 * composed: ``batch_norm(..., impl="composed")``, the same maths from primitive ops;
 * numpy:    the textbook forward and backward written directly in NumPy, no engine;
 * torch:    ``torch.nn.functional.batch_norm`` (when PyTorch is importable), on one thread
-            like the others.
+            like the others;
+* fused-forward, torch-forward: the recorded forward pass alone, its output dropped with no
+            backward pass (an evaluation loss computed outside ``no_grad()``, say): the
+            graph is never released, so the op must give its buffers back when it is freed.
 
 Arrays of 1 MiB are large enough that timings can be dominated by page faults: glibc returns
 big freed blocks to the kernel, and each new temporary faults its pages in again. So every
@@ -37,10 +40,11 @@ from tinygrad_dropbn.nn.functional import batch_norm
 SHAPE = (256, 1024)
 EPS = 1e-5
 MOMENTUM = 0.1
-IMPLS = ("fused", "composed", "numpy", "torch")
+IMPLS = ("fused", "composed", "numpy", "torch", "fused-forward", "torch-forward")
 
 
-def make_engine_step(x0: np.ndarray, grad: np.ndarray, impl: str) -> Callable[[], None]:
+def make_engine_step(x0: np.ndarray, grad: np.ndarray, impl: str,
+                     backward: bool = True) -> Callable[[], None]:
     x = tg.Tensor(x0, requires_grad=True)
     weight = tg.ones(SHAPE[1], requires_grad=True)
     bias = tg.zeros(SHAPE[1], requires_grad=True)
@@ -50,7 +54,8 @@ def make_engine_step(x0: np.ndarray, grad: np.ndarray, impl: str) -> Callable[[]
         x.grad = weight.grad = bias.grad = None
         out = batch_norm(x, running_mean, running_var, weight, bias, training=True,
                          momentum=MOMENTUM, eps=EPS, impl=impl)
-        out.backward(grad)
+        if backward:
+            out.backward(grad)
     return step
 
 
@@ -76,7 +81,8 @@ def make_numpy_step(x0: np.ndarray, grad: np.ndarray) -> Callable[[], None]:
     return step
 
 
-def make_torch_step(torch, x0: np.ndarray, grad: np.ndarray) -> Callable[[], None]:
+def make_torch_step(torch, x0: np.ndarray, grad: np.ndarray,
+                    backward: bool = True) -> Callable[[], None]:
     x = torch.tensor(x0, requires_grad=True)
     weight = torch.ones(SHAPE[1], requires_grad=True)
     bias = torch.zeros(SHAPE[1], requires_grad=True)
@@ -87,7 +93,8 @@ def make_torch_step(torch, x0: np.ndarray, grad: np.ndarray) -> Callable[[], Non
         x.grad = weight.grad = bias.grad = None
         out = torch.nn.functional.batch_norm(x, running_mean, running_var, weight, bias,
                                              training=True, momentum=MOMENTUM, eps=EPS)
-        out.backward(upstream)
+        if backward:
+            out.backward(upstream)
     return step
 
 
@@ -112,14 +119,15 @@ def make_step(impl: str) -> Optional[Callable[[], None]]:
     x0, grad = fixed_data()
     if impl == "numpy":
         return make_numpy_step(x0, grad)
-    if impl != "torch":
-        return make_engine_step(x0, grad, impl)
+    backward = not impl.endswith("-forward")
+    if not impl.startswith("torch"):
+        return make_engine_step(x0, grad, impl.removesuffix("-forward"), backward)
     try:
         import torch
     except ImportError:
         return None
     torch.set_num_threads(1)
-    return make_torch_step(torch, x0, grad)
+    return make_torch_step(torch, x0, grad, backward)
 
 
 def measure_in_subprocess(impl: str, env: dict, calls: int, repeats: int
@@ -135,17 +143,19 @@ def measure_in_subprocess(impl: str, env: dict, calls: int, repeats: int
 
 def report(title: str, results: dict[str, Optional[tuple[float, float]]]) -> None:
     print(title)
-    print(f"  {'impl':<10}{'ms/call':>10}{'minor faults/call':>20}")
+    print(f"  {'impl':<14}{'ms/call':>10}{'minor faults/call':>20}")
     for name, result in results.items():
         if result is None:
-            print(f"  {name:<10}{'(PyTorch not importable)':>30}")
+            print(f"  {name:<14}{'(PyTorch not importable)':>30}")
         else:
-            print(f"  {name:<10}{result[0]:>10.3f}{result[1]:>20.1f}")
+            print(f"  {name:<14}{result[0]:>10.3f}{result[1]:>20.1f}")
     fused, composed, numpy_ms = (results[k][0] for k in ("fused", "composed", "numpy"))
     line = (f"  fused / numpy = {fused / numpy_ms:.2f}x (target <= 1.2x); "
             f"composed / fused = {composed / fused:.1f}x (target >= 3x)")
     if results["torch"] is not None:
         line += f"; fused / torch = {fused / results['torch'][0]:.2f}x"
+        line += (f"; forward only: fused / torch = "
+                 f"{results['fused-forward'][0] / results['torch-forward'][0]:.2f}x")
     print(line)
 
 
@@ -159,7 +169,8 @@ def main() -> None:
         step = make_step(args.impl)
         print(json.dumps(None if step is None else measure(step, args.calls, args.repeats)))
         return
-    print(f"batch norm forward + backward, training mode, {SHAPE} float32, "
+    print(f"batch norm forward + backward (-forward: the recorded forward alone), training "
+          f"mode, {SHAPE} float32, "
           f"best of {args.repeats} x {args.calls} calls, each implementation in a fresh process")
     default_env = {k: v for k, v in os.environ.items() if k not in PINNED_ENV}
     for title, env in (("default allocator:", default_env),

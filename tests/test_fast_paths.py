@@ -95,6 +95,32 @@ def test_spare_buffers_never_alias_an_output_or_a_gradient(rng):
     assert len(spares) <= batchnorm_ops.SPARE_LIMIT
 
 
+def test_a_recorded_forward_dropped_without_backward_gives_its_buffer_back(rng):
+    x = tg.Tensor(rng.standard_normal((9, 4)), requires_grad=True)
+    batchnorm_ops._spares.buffers.clear()
+    out = F.batch_norm(x, None, None, training=True)
+    centered = out.grad_fn.centered
+    assert not batchnorm_ops._spares.buffers  # the recorded op holds it for its backward
+    del centered, out  # no backward pass: the op is freed unreleased
+    assert [b.shape for b in batchnorm_ops._spares.buffers] == [(9, 4)]
+    again = F.batch_norm(x, None, None, training=True)  # the next forward reuses it
+    assert not batchnorm_ops._spares.buffers
+    np.testing.assert_allclose(again.grad_fn.centered, x.data - x.data.mean(axis=0))
+
+
+def test_a_buffer_someone_still_holds_is_never_reused(rng):
+    x = tg.Tensor(rng.standard_normal((9, 4)), requires_grad=True)
+    batchnorm_ops._spares.buffers.clear()
+    out = F.batch_norm(x, None, None, training=True)
+    held = out.grad_fn.centered
+    snapshot = held.copy()
+    out.sum().backward()  # released while `held` still points at the buffer
+    del out
+    assert not batchnorm_ops._spares.buffers
+    F.batch_norm(tg.Tensor(rng.standard_normal((9, 4))), None, None, training=True)
+    np.testing.assert_array_equal(held, snapshot)
+
+
 def test_spare_buffers_are_per_thread(rng):
     x0 = rng.standard_normal((6, 3))
     results = {}

@@ -26,6 +26,7 @@ batch_norm` folds the batch statistics the op reports (:class:`BatchStatistics`)
 """
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any, Optional, Union
 
@@ -97,8 +98,9 @@ class _SpareBuffers(threading.local):
 
     Safe because the buffer is private to the op: it never leaves it (the output and every
     gradient are new arrays), and it comes back only from :meth:`BatchNorm.release`, after
-    the backward pass that read it, or from a forward pass that is not recorded. Each thread
-    keeps at most :data:`SPARE_LIMIT` buffers, the most recently released.
+    the backward pass that read it, from a recorded op freed without one, or from a forward
+    pass that is not recorded -- and never while anything else still references it. Each
+    thread keeps at most :data:`SPARE_LIMIT` buffers, the most recently released.
     """
 
     def __init__(self) -> None:
@@ -209,10 +211,26 @@ class BatchNorm(Function):
         return out
 
     def release(self) -> None:
-        centered = self.__dict__.pop("centered", None)
-        if centered is not None:
-            _spares.give(centered)
+        self._give_back_centered()
         super().release()
+
+    def __del__(self) -> None:
+        # NOTE: a recorded forward pass that no backward pass follows (a loss computed for
+        # evaluation outside no_grad(), a model output dropped) is never released; without
+        # this, each such (256, 1024) call freed its buffers and faulted ~490 pages back in
+        # (benchmarks/bench_batchnorm.py, "forward only").
+        try:
+            self._give_back_centered()
+        except Exception:  # at interpreter exit the module's globals may already be gone
+            pass
+
+    def _give_back_centered(self) -> None:
+        """Hand the centered buffer to :data:`_spares`, unless something else now holds it
+        (a reference taken from ``fn.centered``): a reused buffer is overwritten."""
+        centered = self.__dict__.pop("centered", None)
+        # NOTE: 2 = this local name and getrefcount's own argument
+        if centered is not None and sys.getrefcount(centered) <= 2:
+            _spares.give(centered)
 
     def backward(self, grad: Any, x: Any, *saved: Any) -> Union[Any, tuple]:
         running_mean, running_var = (None, None) if self.training else saved[:2]
