@@ -9,7 +9,10 @@ Two measurements, each printed side by side for every implementation available:
     neither recurse nor slow down per op.
 
 The NumPy column is the same computation written by hand (forward keeping what backward needs,
-then the backward rules in reverse): the floor for any engine built on NumPy.
+then the backward rules in reverse): the floor for any engine built on NumPy. The bare-tape
+column is the least a Python autodiff engine can do per op (:func:`chain_bare_tape`): a tensor
+and a node object per op, a reverse walk, no grad mode, version counters, hooks, broadcasting or
+checks -- the floor for an engine written in Python.
 
 Run:  python benchmarks/bench_ops.py [--repeats 7] [--deep-ops 100000]
 """
@@ -76,6 +79,75 @@ def chain_numpy(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
     return grad
 
 
+def _mul_backward(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
+    return g * b, g * a
+
+
+def _add_backward(g: np.ndarray) -> tuple:
+    return g, g
+
+
+def _tanh_backward(g: np.ndarray, out: np.ndarray) -> tuple:
+    return (g * (1 - out * out),)
+
+
+class _TapeTensor:
+    """A value and the node that made it, ``(backward, inputs, saved)``: what a minimal
+    reverse-mode tape records."""
+
+    __slots__ = ("data", "node", "requires_grad", "grad")
+
+    def __init__(self, data: np.ndarray, node: Optional[tuple] = None,
+                 requires_grad: bool = False) -> None:
+        self.data, self.node, self.requires_grad, self.grad = data, node, requires_grad, None
+
+    def __mul__(self, other: "_TapeTensor") -> "_TapeTensor":
+        a, b = self.data, other.data
+        return _TapeTensor(a * b, (_mul_backward, (self, other), (a, b)), True)
+
+    def __add__(self, other: "_TapeTensor") -> "_TapeTensor":
+        return _TapeTensor(self.data + other.data, (_add_backward, (self, other), ()), True)
+
+    def tanh(self) -> "_TapeTensor":
+        out = np.tanh(self.data)
+        return _TapeTensor(out, (_tanh_backward, (self,), (out,)), True)
+
+
+def _tape_backward(root: _TapeTensor) -> None:
+    """d(sum root)/d(leaf) into each leaf's ``grad``: walk the nodes from the root, each one
+    once, sending each input its share (a chain: every node has one consumer)."""
+    grads = {id(root): np.ones_like(root.data)}
+    stack = [root]
+    while stack:
+        t = stack.pop()
+        grad = grads.pop(id(t))
+        if t.node is None:
+            t.grad = grad if t.grad is None else t.grad + grad
+            continue
+        backward, inputs, saved = t.node
+        for source, g in zip(inputs, backward(grad, *saved)):
+            if source.requires_grad:
+                grads[id(source)] = g if id(source) not in grads else grads[id(source)] + g
+                stack.append(source)
+
+
+def chain_bare_tape(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
+    """The chain of :func:`chain_tinygrad` on the bare tape above."""
+    x = _TapeTensor(x0, requires_grad=True)
+    weight = _TapeTensor(w)
+    y = x
+    for i in range(num_ops):
+        step = i % 3
+        if step == 0:
+            y = y * weight
+        elif step == 1:
+            y = y + weight
+        else:
+            y = y.tanh()
+    _tape_backward(y)
+    return x.grad
+
+
 def make_chain_torch(torch) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
     def chain_torch(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
         x = torch.tensor(x0, requires_grad=True)
@@ -139,7 +211,8 @@ def main() -> None:
 
     x0, w = fixed_data()
 
-    chains = {"tinygrad_dropbn": chain_tinygrad, "numpy (by hand)": chain_numpy}
+    chains = {"tinygrad_dropbn": chain_tinygrad, "numpy (by hand)": chain_numpy,
+              "bare Python tape": chain_bare_tape}
     torch = load_torch()
     if torch is not None:
         chains["pytorch " + torch.__version__] = make_chain_torch(torch)
