@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -37,10 +37,9 @@ def fixed_data() -> tuple[np.ndarray, np.ndarray]:
     return x0, rng.uniform(0.5, 1.5, SHAPE).astype(np.float32)
 
 
-def chain_tinygrad(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
-    """x -> x * w -> + w -> tanh -> ..., summed, then backward; returns d(sum)/dx."""
-    x = tg.Tensor(x0, requires_grad=True)
-    weight = tg.Tensor(w)
+def run_chain(x: Any, weight: Any, num_ops: int) -> Any:
+    """x -> x * weight -> + weight -> tanh -> ... for ``num_ops`` ops, on any tensor type
+    with ``*``, ``+`` and ``.tanh()`` (ours, PyTorch's, the bare tape's)."""
     y = x
     for i in range(num_ops):
         step = i % 3
@@ -50,7 +49,13 @@ def chain_tinygrad(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
             y = y + weight
         else:
             y = y.tanh()
-    y.sum().backward()
+    return y
+
+
+def chain_tinygrad(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
+    """:func:`run_chain` summed, then backward; returns d(sum)/dx."""
+    x = tg.Tensor(x0, requires_grad=True)
+    run_chain(x, tg.Tensor(w), num_ops).sum().backward()
     return x.grad.data
 
 
@@ -134,34 +139,14 @@ def _tape_backward(root: _TapeTensor) -> None:
 def chain_bare_tape(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
     """The chain of :func:`chain_tinygrad` on the bare tape above."""
     x = _TapeTensor(x0, requires_grad=True)
-    weight = _TapeTensor(w)
-    y = x
-    for i in range(num_ops):
-        step = i % 3
-        if step == 0:
-            y = y * weight
-        elif step == 1:
-            y = y + weight
-        else:
-            y = y.tanh()
-    _tape_backward(y)
+    _tape_backward(run_chain(x, _TapeTensor(w), num_ops))
     return x.grad
 
 
 def make_chain_torch(torch) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
     def chain_torch(x0: np.ndarray, w: np.ndarray, num_ops: int) -> np.ndarray:
         x = torch.tensor(x0, requires_grad=True)
-        weight = torch.tensor(w)
-        y = x
-        for i in range(num_ops):
-            step = i % 3
-            if step == 0:
-                y = y * weight
-            elif step == 1:
-                y = y + weight
-            else:
-                y = y.tanh()
-        y.sum().backward()
+        run_chain(x, torch.tensor(w), num_ops).sum().backward()
         return x.grad.numpy()
 
     return chain_torch

@@ -1,12 +1,16 @@
 """The speed table: every workload of docs/performance.md, ours beside PyTorch and NumPy.
 
-For each workload a fresh interpreter builds our step, PyTorch's (when installed, on the same
-number of threads as the BLAS) and a hand-written NumPy step, and times them side by side,
-round by round (:mod:`timing`); workloads with large arrays run twice, with glibc's default
-allocator and with ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` pinned high in that
-child's environment. Ratios are of CPU time per call (steadier than wall time on a busy
-machine), each the median of the per-round ratios; page faults are minor faults per call,
-counted for each implementation alone in a fresh process and during the side-by-side rounds.
+Each workload compares our step with PyTorch's (when installed, on the same number of threads
+as the BLAS) and a hand-written NumPy step, side by side, round by round (:mod:`timing`): each
+implementation runs in an interpreter of its own, kept waiting between its blocks, and every
+round asks each one for a block of calls, one right after another, the order alternating from
+round to round. A process of its own is what a program using only
+that implementation runs in: no other library's objects for Python's garbage collector to walk,
+no other step's memory in the allocator's heap (PyTorch is imported only where it is timed).
+Workloads with large arrays run twice, with glibc's default allocator and with
+``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` pinned high in the children's
+environment. Ratios are of CPU time per call (steadier than wall time on a busy machine), each
+the median of the per-round ratios; page faults are minor faults per call.
 
 Workloads (the step makers live in the benchmark of their concern):
 
@@ -17,10 +21,11 @@ Workloads (the step makers live in the benchmark of their concern):
 * chain-200:  forward + backward of a 200-op mul/add/tanh chain on (8, 8), per op
               (bench_ops.py);
 * chain-20k:  the same with 20,000 ops, including freeing the graph;
-              both chains also time two references, shown below the table: the bare Python
-              tape of bench_ops.py (the floor for an engine written in Python), and our chain
-              with Python's garbage collector paused during each call (what the collector's
-              walks over every live object cost us);
+              both chains also time three references, shown below the table: the bare
+              Python tape of bench_ops.py (the floor for an engine written in Python), our
+              chain with Python's garbage collector paused during each call (what the
+              collector's walks over every live object cost us), and our chain in a process
+              that has imported PyTorch too (what timing both in one process would show);
 * peak:       growth of the peak resident memory over 50 mnist steps, each implementation in
               a process of its own;
 * train:      wall time of ``tinygrad-dropbn train`` with its defaults.
@@ -76,37 +81,46 @@ TARGETS = {
     ("peak", "default"): {"numpy": 1.2},
 }
 TRAIN_TARGET_SECONDS = 3.0
-#: The implementations of the table's columns (the chains also time references, see floors()).
+#: The implementations of the table's columns.
 MAIN_IMPLS = ("ours", "torch", "numpy")
+#: References timed beside the chains (see floors()): the bare Python tape of bench_ops.py,
+#: our chain with the garbage collector paused, and our chain in a process that has also
+#: imported PyTorch.
+CHAIN_REFERENCES = ("tape", "ours-gc-paused", "ours-beside-torch")
+#: The implementations whose processes import PyTorch.
+TORCH_LOADED = ("torch", "ours-beside-torch")
 
 
-def make_steps(workload: str, torch: Optional[object]) -> dict[str, Callable[[], object]]:
-    """ours / torch / numpy steps of one workload (torch only when it is installed)."""
+def implementations(workload: str, with_torch: bool) -> list[str]:
+    """What a workload's rounds time, each in a process of its own."""
+    names = [impl for impl in MAIN_IMPLS if with_torch or impl != "torch"]
+    if workload.startswith("chain"):
+        names += [impl for impl in CHAIN_REFERENCES if with_torch or impl not in TORCH_LOADED]
+    return names
+
+
+def make_step(workload: str, impl: str, torch: Optional[object]) -> Callable[[], object]:
+    """One implementation's step of one workload (``torch`` is the module, for its steps)."""
     if workload in ("toy", "mnist"):
         import bench_training
         config = bench_training.CONFIGS["a" if workload == "toy" else "b"]
-        makers = bench_training.MAKERS
-        steps = {"ours": makers["ours"](config), "numpy": makers["numpy"](config)}
-        if torch is not None:
-            steps["torch"] = makers["torch"](config)
-        return steps
+        return bench_training.MAKERS[impl](config)
     if workload == "batchnorm":
         import bench_batchnorm
         x0, grad = bench_batchnorm.fixed_data()
-        steps = {"ours": bench_batchnorm.make_engine_step(x0, grad, "fused"),
-                 "numpy": bench_batchnorm.make_numpy_step(x0, grad)}
-        if torch is not None:
-            steps["torch"] = bench_batchnorm.make_torch_step(torch, x0, grad)
-        return steps
+        if impl == "torch":
+            return bench_batchnorm.make_torch_step(torch, x0, grad)
+        if impl == "numpy":
+            return bench_batchnorm.make_numpy_step(x0, grad)
+        return bench_batchnorm.make_engine_step(x0, grad, "fused")
     import bench_ops
     num_ops = 200 if workload == "chain-200" else 20_000
     x0, w = bench_ops.fixed_data()
-    chains = {"ours": bench_ops.chain_tinygrad, "numpy": bench_ops.chain_numpy,
-              "tape": bench_ops.chain_bare_tape,
-              "ours-gc-paused": collector_paused(bench_ops.chain_tinygrad)}
-    if torch is not None:
-        chains["torch"] = bench_ops.make_chain_torch(torch)
-    return {name: (lambda chain=chain: chain(x0, w, num_ops)) for name, chain in chains.items()}
+    chain = {"ours": bench_ops.chain_tinygrad, "ours-beside-torch": bench_ops.chain_tinygrad,
+             "numpy": bench_ops.chain_numpy, "tape": bench_ops.chain_bare_tape,
+             "ours-gc-paused": collector_paused(bench_ops.chain_tinygrad),
+             "torch": bench_ops.make_chain_torch(torch) if torch is not None else None}[impl]
+    return lambda: chain(x0, w, num_ops)
 
 
 def collector_paused(chain: Callable) -> Callable:
@@ -124,21 +138,14 @@ def collector_paused(chain: Callable) -> Callable:
     return run
 
 
-def child_workload(workload: str, rounds: int, threads: int) -> dict:
-    torch = timing.load_torch(threads)
-    steps = make_steps(workload, torch)
-    results = timing.side_by_side(steps, WORKLOADS[workload][1], rounds)
-    return timing.summarise(results)
-
-
-def child_faults(workload: str, impl: str, threads: int) -> float:
-    """Minor page faults per call of one implementation alone in this process (what ran
-    before in a process changes how the allocator serves the next, so the side-by-side
-    figure can hide faults that a program running only this step pays)."""
-    torch = timing.load_torch(threads) if impl == "torch" else None
-    step = make_steps(workload, torch)[impl]
-    results = timing.side_by_side({impl: step}, WORKLOADS[workload][1], 3)
-    return timing.summarise(results, ours=impl)[impl]["faults"]
+def child_serve(workload: str, impl: str, threads: int) -> None:
+    """Time blocks of one implementation for the parent (:func:`timing.serve_blocks`), alone in
+    this process (PyTorch imported only for the implementations that need it); each block's
+    figures include the number of objects Python's garbage collector tracks."""
+    import gc
+    torch = timing.load_torch(threads) if impl in TORCH_LOADED else None
+    step = make_step(workload, impl, torch)
+    timing.serve_blocks(step, WORKLOADS[workload][1], {"tracked": len(gc.get_objects())})
 
 
 def child_peak(impl: str, threads: int) -> float:
@@ -172,20 +179,17 @@ def collect(args: argparse.Namespace) -> dict:
     """Every row: {(workload, mode): {impl: figures}} plus the peak and train figures."""
     rows: dict = {}
     script = str(Path(__file__).resolve())
-    for workload, (description, _, modes, _, _) in WORKLOADS.items():
+    for workload, (_, _, modes, _, _) in WORKLOADS.items():
         if args.only and workload not in args.only:
             continue
+        impls = implementations(workload, torch_installed())
         for mode in modes:
             print(f"measuring {workload} ({mode} malloc) ...", file=sys.stderr)
             env = timing.child_env(args.threads, mode == "pinned")
-            figures = timing.run_child(script, ["--child", workload, "--rounds",
-                                                str(args.rounds), "--threads",
-                                                str(args.threads)], env)
-            for impl in [impl for impl in figures if impl in MAIN_IMPLS]:
-                figures[impl]["alone_faults"] = timing.run_child(
-                    script, ["--child-faults", workload, impl, "--threads", str(args.threads)],
-                    env)
-            rows[(workload, mode)] = figures
+            blocks = timing.rounds_in_own_processes(
+                {impl: [script, "--child", workload, impl, "--threads", str(args.threads)]
+                 for impl in impls}, env, args.rounds)
+            rows[(workload, mode)] = timing.summarise(blocks)
     if not args.only or "peak" in args.only:
         print("measuring peak memory ...", file=sys.stderr)
         impls = ["ours", "numpy"] + (["torch"] if torch_installed() else [])
@@ -219,7 +223,7 @@ def verdict(key: tuple, figures: dict) -> str:
 
 def table(rows: dict) -> list[str]:
     lines = ["| workload | malloc | ours (CPU per call) | ours / PyTorch | ours / NumPy | "
-             "page faults per call, alone (side by side): ours / PyTorch / NumPy | target |",
+             "page faults per call: ours / PyTorch / NumPy | target |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for key, figures in rows.items():
         workload, mode = key
@@ -239,9 +243,8 @@ def table(rows: dict) -> list[str]:
                          f"{verdict(key, figures)} |")
             continue
         description, _, _, scale, unit = WORKLOADS[workload]
-        faults = " / ".join(
-            f"{figures[impl]['alone_faults']:.0f} ({figures[impl]['faults']:.0f})"
-            if impl in figures else "-" for impl in ("ours", "torch", "numpy"))
+        faults = " / ".join(f"{figures[impl]['faults']:.0f}" if impl in figures else "-"
+                            for impl in ("ours", "torch", "numpy"))
         lines.append(f"| {description} | {mode} | {figures['ours']['cpu'] * scale:.3g} {unit} "
                      f"| {ratio('torch')} | {ratio('numpy')} | {faults} | "
                      f"{verdict(key, figures)} |")
@@ -265,16 +268,20 @@ def floors(rows: dict) -> list[str]:
             f"PyTorch is {TARGETS[('chain-200', 'default')]['torch'] / tape_vs_torch:.2f}x it."]
     if deep and "torch" in deep:
         paused = deep["torch"]["ratio"] / deep["ours-gc-paused"]["ratio"]
+        beside = deep["torch"]["ratio"] / deep["ours-beside-torch"]["ratio"]
         tape_vs_torch = deep["torch"]["ratio"] / deep["tape"]["ratio"]
         lines += [
             "",
-            f"On the 20,000-op chain, with Python's garbage collector paused during our call "
-            f"(a measurement only; the library never touches the collector), ours / PyTorch "
-            f"is {paused:.2f}x instead of {deep['torch']['ratio']:.2f}x. Each op leaves "
-            f"three objects the collector tracks (the tensor, the op and its tuple of inputs); "
-            f"a graph of 20,000 ops sets off the collector's full collections, which walk "
-            f"every live Python object of the process, PyTorch's own among them. The bare "
-            f"tape, which keeps as many, takes {tape_vs_torch:.2f}x PyTorch here."]
+            f"On the 20,000-op chain, each op leaves three objects Python's garbage collector "
+            f"tracks (the tensor, the op and its tuple of inputs), and a graph that size sets "
+            f"off its full collections, which walk every tracked object of the process. With "
+            f"the collector paused during our call (a measurement only; the library never "
+            f"touches it), ours / PyTorch is {paused:.2f}x instead of "
+            f"{deep['torch']['ratio']:.2f}x. The bare tape, which keeps as many objects, takes "
+            f"{tape_vs_torch:.2f}x PyTorch. In a process that has imported PyTorch too, the "
+            f"collector tracks {deep['ours-beside-torch']['tracked']:,.0f} objects instead of "
+            f"{deep['ours']['tracked']:,.0f}, and our chain takes {beside:.2f}x PyTorch: "
+            f"why every implementation here is timed in a process of its own."]
     return lines
 
 
@@ -304,11 +311,14 @@ def plot(rows: dict, path: Path) -> None:
     ax.plot([], [], color="black", linewidth=2.5, label="target (at most)")
     ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
     ax.set_xscale("log")
-    ticks = [0.25, 0.5, 1, 2, 4, 8]
+    ratios = [rows[key][impl]["ratio"] for key in keys for impl in ("torch", "numpy")
+              if impl in rows[key]]
+    low, high = min([0.2] + [r / 1.5 for r in ratios]), max([12] + [r * 1.5 for r in ratios])
+    ticks = [2.0 ** k for k in range(-6, 7) if low <= 2.0 ** k <= high]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([f"{t:g}x" for t in ticks])
-    ax.set_xlim(0.2, 12)
+    ax.set_xlim(low, high)
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()
     ax.set_xlabel("ours / theirs, CPU time per call (memory growth for the last row); "
@@ -331,16 +341,15 @@ Regenerate this page and its plot (a few minutes; wait for a quiet machine) with
 python benchmarks/performance.py
 ```
 
-Every row compares our step with PyTorch's and with a hand-written NumPy step, timed side by
-side in one process, round by round, the order alternating: the ratios are of CPU time per
-call, each the median of the per-round ratios (below 1: ours is faster). Rows with large arrays
-run twice: with glibc's default allocator, and with `MALLOC_MMAP_THRESHOLD_` and
-`MALLOC_TRIM_THRESHOLD_` pinned high in the measuring process's environment, which keeps freed
-memory in the process. Page faults are minor faults per call, counted for each step alone in a
-fresh process (what a program running only that step pays) and, in brackets, during the
-side-by-side rounds, where the other implementations' allocations change what the allocator
-does. `benchmarks/performance.py` describes each workload and where its steps are built.
-Absolute times depend on the machine and on how busy it is: compare the ratios.
+Every row compares our step with PyTorch's and with a hand-written NumPy step, side by side,
+round by round: each implementation runs in a process of its own (as in a program that uses
+only it), kept waiting between its blocks, and every round asks each one for a block of calls,
+one right after another, the order alternating from round to round. The ratios are of CPU time per call, each the median of the per-round ratios (below 1: ours is
+faster). Rows with large arrays run twice: with glibc's default allocator, and with
+`MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` pinned high in the measuring processes'
+environment, which keeps freed memory in the process. Page faults are minor faults per call.
+`benchmarks/performance.py` describes each workload and where its steps are built. Absolute
+times depend on the machine and on how busy it is: compare the ratios.
 """
 
 
@@ -370,26 +379,20 @@ def versions_line() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7, help="side-by-side rounds per row")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="rounds per row (one block of calls per implementation per round)")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS and PyTorch threads in the measuring processes (0: defaults)")
     parser.add_argument("--only", nargs="+", choices=[*WORKLOADS, "peak", "train"],
                         help="measure only these rows (implies --no-write)")
     parser.add_argument("--no-write", action="store_true",
                         help="print the table without rewriting docs/performance.md")
-    parser.add_argument("--child", choices=WORKLOADS, help=argparse.SUPPRESS)
-    parser.add_argument("--child-faults", nargs=2, metavar=("WORKLOAD", "IMPL"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
     parser.add_argument("--child-peak", choices=("ours", "torch", "numpy"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        import json
-        print(json.dumps(child_workload(args.child, args.rounds, args.threads)))
-        return
-    if args.child_faults:
-        import json
-        print(json.dumps(child_faults(*args.child_faults, args.threads)))
+        child_serve(*args.child, args.threads)
         return
     if args.child_peak:
         import json

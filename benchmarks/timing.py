@@ -1,10 +1,11 @@
 """The timing helper every benchmark here shares: implementations side by side, round by round.
 
 On a shared machine a timing moves several-fold from minute to minute, so a ratio of two
-timings taken minutes apart means little. :func:`side_by_side` times every implementation of a
-workload in the same process, one block of calls each per round, alternating the order from one
-round to the next, and keeps each round's figures; :func:`summarise` reports the median over
-the rounds, and each ratio as the median of the per-round ratios.
+timings taken minutes apart means little. :func:`alternating_rounds` times every implementation
+of a workload one block of calls per round, alternating the order from one round to the next,
+and keeps each round's figures; :func:`summarise` reports the median over the rounds, and each
+ratio as the median of the per-round ratios. :func:`rounds_in_own_processes` does the same with
+each implementation in a process of its own (see below), kept alive between its blocks.
 
 Each block records, per call:
 
@@ -18,6 +19,10 @@ Each block records, per call:
 :func:`run_child` runs a measurement in a fresh interpreter with a chosen environment: the
 allocator's settings (``MALLOC_*``) and the thread counts are read once, at start-up, so the
 only way to measure under other settings without changing this process is another process.
+:func:`rounds_in_own_processes` gives each implementation a process of its own, as in a
+program that uses only it: in a shared process, the allocator serves each step from the heap the others left, and
+Python's full garbage collections walk every object of every library imported (PyTorch's
+too: docs/performance.md measures what that costs our 20,000-op chain).
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 #: glibc settings that keep freed memory in the process (set in a child's environment only).
 PINNED_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**30)}
@@ -48,19 +53,55 @@ def measure_block(step: Callable[[], object], calls: int) -> dict[str, float]:
     return {"wall": wall / calls, "cpu": cpu / calls, "faults": faults / calls}
 
 
-def side_by_side(steps: dict[str, Callable[[], object]], calls: int, rounds: int,
-                 warmup: int = 3) -> dict[str, list[dict[str, float]]]:
-    """``rounds`` blocks of ``calls`` calls of every step, the order reversed every other
-    round; returns each step's blocks, in round order."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in steps}
-    names = list(steps)
+def serve_blocks(step: Callable[[], object], calls: int, extra: dict) -> None:
+    """The measuring side of :func:`rounds_in_own_processes`: one untimed block (caches, lazily
+    built state), then a line ``ready``; then, for each line read from standard input, one
+    timed block of ``calls`` calls, answered with its figures (and ``extra``) as a JSON line."""
+    for _ in range(calls):
+        step()
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        print(json.dumps({**measure_block(step, calls), **extra}), flush=True)
+
+
+def alternating_rounds(names: Sequence[str], rounds: int,
+                       run_block: Callable[[str], dict[str, float]]
+                       ) -> dict[str, list[dict[str, float]]]:
+    """``rounds`` rounds of one block per implementation, ``run_block(name)``, the order
+    reversed every other round; returns each implementation's blocks, in round order."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for round_index in range(rounds):
         for name in names if round_index % 2 == 0 else reversed(names):
-            results[name].append(measure_block(steps[name], calls))
+            results[name].append(run_block(name))
     return results
+
+
+def rounds_in_own_processes(commands: dict[str, list[str]], env: dict[str, str], rounds: int
+                            ) -> dict[str, list[dict[str, float]]]:
+    """:func:`alternating_rounds` with each implementation in an interpreter of its own,
+    started once with ``python *commands[name]`` (which must call :func:`serve_blocks`): the
+    processes stay alive, waiting, so each round's blocks still run one right after another,
+    and the machine's drift from minute to minute cancels out of the per-round ratios."""
+    children = {name: subprocess.Popen([sys.executable, *command], env=env, text=True,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                for name, command in commands.items()}
+    try:
+        for name, child in children.items():
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the {name} process stopped before it was ready "
+                                   f"(exit code {child.wait()}); its error is above")
+
+        def run_block(name: str) -> dict[str, float]:
+            child = children[name]
+            child.stdin.write("block\n")
+            child.stdin.flush()
+            return json.loads(child.stdout.readline())
+
+        return alternating_rounds(list(commands), rounds, run_block)
+    finally:
+        for child in children.values():
+            child.stdin.close()
+            child.wait()
 
 
 def summarise(results: dict[str, list[dict[str, float]]], ours: str = "ours",
