@@ -1,6 +1,7 @@
 """The fast paths taken for speed, each against the plain formula it stands in for.
 
-* BatchNorm reuses its centered buffer across steps (ops/batchnorm.py, ``_SpareBuffers``);
+* BatchNorm reuses its centered buffer, its output and its input gradient across steps
+  (ops/batchnorm.py, ``_BufferPool``);
 * a leaf keeps a new gradient array as its ``.grad`` instead of a copy
   (``Function.returns_new_grads``);
 * only in-place changes of tensors a graph may have saved make the backward check the saved
@@ -29,6 +30,12 @@ from tinygrad_dropbn import engine
 from tinygrad_dropbn.ops import batchnorm as batchnorm_ops
 from tinygrad_dropbn.ops import losses as losses_ops
 from tinygrad_dropbn.ops import sums
+
+
+@pytest.fixture(autouse=True)
+def pool_every_size(monkeypatch):
+    """The batch-norm pool's tests use small arrays: pool them as if they were large."""
+    monkeypatch.setattr(batchnorm_ops, "POOL_MIN_BYTES", 0)
 
 
 def plain_batch_norm(x, weight, bias, eps=1e-5):
@@ -88,7 +95,7 @@ def test_spare_buffers_never_alias_an_output_or_a_gradient(rng):
     with tg.no_grad():  # an unrecorded forward hands its buffer back at once
         kept.append(F.batch_norm(tg.Tensor(rng.standard_normal((7, 5))), None, None,
                                  training=True).data)
-    spares = batchnorm_ops._spares.buffers
+    spares = batchnorm_ops._pool.spares
     assert spares, "the released steps left no buffer to reuse"
     for spare in spares:
         assert not any(np.shares_memory(spare, array) for array in kept)
@@ -97,26 +104,26 @@ def test_spare_buffers_never_alias_an_output_or_a_gradient(rng):
 
 def test_a_recorded_forward_dropped_without_backward_gives_its_buffer_back(rng):
     x = tg.Tensor(rng.standard_normal((9, 4)), requires_grad=True)
-    batchnorm_ops._spares.buffers.clear()
+    batchnorm_ops._pool.spares.clear()
     out = F.batch_norm(x, None, None, training=True)
     centered = out.grad_fn.centered
-    assert not batchnorm_ops._spares.buffers  # the recorded op holds it for its backward
+    assert not batchnorm_ops._pool.spares  # the recorded op holds it for its backward
     del centered, out  # no backward pass: the op is freed unreleased
-    assert [b.shape for b in batchnorm_ops._spares.buffers] == [(9, 4)]
+    assert [b.shape for b in batchnorm_ops._pool.spares] == [(9, 4)]
     again = F.batch_norm(x, None, None, training=True)  # the next forward reuses it
-    assert not batchnorm_ops._spares.buffers
+    assert not batchnorm_ops._pool.spares
     np.testing.assert_allclose(again.grad_fn.centered, x.data - x.data.mean(axis=0))
 
 
 def test_a_buffer_someone_still_holds_is_never_reused(rng):
     x = tg.Tensor(rng.standard_normal((9, 4)), requires_grad=True)
-    batchnorm_ops._spares.buffers.clear()
+    batchnorm_ops._pool.spares.clear()
     out = F.batch_norm(x, None, None, training=True)
     held = out.grad_fn.centered
     snapshot = held.copy()
     out.sum().backward()  # released while `held` still points at the buffer
     del out
-    assert not batchnorm_ops._spares.buffers
+    assert not batchnorm_ops._pool.spares
     F.batch_norm(tg.Tensor(rng.standard_normal((9, 4))), None, None, training=True)
     np.testing.assert_array_equal(held, snapshot)
 
@@ -128,14 +135,108 @@ def test_spare_buffers_are_per_thread(rng):
     def worker(name):
         x = tg.Tensor(x0, requires_grad=True)
         F.batch_norm(x, None, None, training=True).sum().backward()
-        results[name] = len(batchnorm_ops._spares.buffers)
+        results[name] = len(batchnorm_ops._pool.spares)
 
     thread = threading.Thread(target=worker, args=("other",))
-    before = list(batchnorm_ops._spares.buffers)
+    before = list(batchnorm_ops._pool.spares)
     thread.start()
     thread.join()
     assert results["other"] == 1  # the other thread's released buffer went to its own list
-    assert [id(b) for b in batchnorm_ops._spares.buffers] == [id(b) for b in before]
+    assert [id(b) for b in batchnorm_ops._pool.spares] == [id(b) for b in before]
+
+
+def eval_step(x0, g, weight0, bias0, running_mean, running_var):
+    x = tg.Tensor(x0, requires_grad=True)
+    out = F.batch_norm(x, running_mean, running_var, tg.Tensor(weight0), tg.Tensor(bias0),
+                       training=False)
+    out.backward(g)
+    return out, x
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_an_output_and_a_gradient_nobody_holds_are_reused_by_the_next_step(training, rng):
+    weight0, bias0 = rng.standard_normal(6), rng.standard_normal(6)
+    running_mean, running_var = rng.standard_normal(6), rng.uniform(0.5, 2, 6)
+    for step in range(4):
+        x0, g = rng.standard_normal((10, 6)) * 3 + 1, rng.standard_normal((10, 6))
+        pool = batchnorm_ops._pool
+        pooled = {id(array) for array in pool.lent + pool.spares}  # ids: no references
+        if training:
+            out, x, _, _ = run_step(x0, g, weight0, bias0)
+            expected, x_hat, inv_std = plain_batch_norm(x0, weight0, bias0)
+            expected_grad = plain_grads(g, x_hat, inv_std, weight0)[0]
+        else:
+            out, x = eval_step(x0, g, weight0, bias0, running_mean, running_var)
+            inv_std = 1 / np.sqrt(running_var + 1e-5)
+            expected = weight0 * (x0 - running_mean) * inv_std + bias0
+            expected_grad = g * weight0 * inv_std
+        if step:  # the previous step's arrays, dropped, came back: nothing new was allocated
+            assert {id(out.data), id(x.grad.data)} <= pooled
+        np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(x.grad.data, expected_grad, rtol=1e-9, atol=1e-12)
+        del out, x
+
+
+def test_a_held_output_view_or_gradient_is_never_reused(rng):
+    weight0, bias0 = rng.standard_normal(5), rng.standard_normal(5)
+    out, x, _, _ = run_step(rng.standard_normal((7, 5)), rng.standard_normal((7, 5)),
+                            weight0, bias0)
+    view, grad = out.data[2:], x.grad  # a view of the output, the gradient tensor
+    held = [view.copy(), grad.data.copy()]
+    del out, x
+    later = [run_step(rng.standard_normal((7, 5)), rng.standard_normal((7, 5)), weight0, bias0)
+             for _ in range(3)]
+    np.testing.assert_array_equal(view, held[0])
+    np.testing.assert_array_equal(grad.data, held[1])
+    for out, x, _, _ in later:
+        assert not np.shares_memory(out.data, view) and not np.shares_memory(x.grad.data, view)
+        assert not np.shares_memory(x.grad.data, grad.data)
+        assert not np.shares_memory(out.data, grad.data)
+
+
+def test_a_dropped_array_made_read_only_or_reshaped_is_not_reused(rng):
+    weight0, bias0 = rng.standard_normal(4), rng.standard_normal(4)
+    out, x, _, _ = run_step(rng.standard_normal((6, 4)), rng.standard_normal((6, 4)),
+                            weight0, bias0)
+    out.data.flags.writeable = False
+    x.grad.data.shape = (4, 6)
+    changed = {id(out.data), id(x.grad.data)}
+    batchnorm_ops._pool.spares.clear()
+    del out, x
+    x0, g = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
+    out, x, _, _ = run_step(x0, g, weight0, bias0)
+    assert not {id(out.data), id(x.grad.data)} & changed
+    expected, x_hat, inv_std = plain_batch_norm(x0, weight0, bias0)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_the_lent_arrays_are_bounded_in_number_and_bytes(rng):
+    for n in range(2, 40):  # many shapes, each step's arrays dropped
+        run_step(rng.standard_normal((n, 3)), rng.standard_normal((n, 3)), np.ones(3),
+                 np.zeros(3))
+    pool = batchnorm_ops._pool
+    assert len(pool.lent) == batchnorm_ops.LENT_LIMIT
+    assert pool.lent_bytes == sum(array.nbytes for array in pool.lent)
+    big = (batchnorm_ops.LENT_BYTES // 8 // 4 // 3 + 1, 4)  # three of these pass the budget
+    for _ in range(3):
+        run_step(np.ones(big), np.ones(big), np.ones(4), np.zeros(4))
+    assert pool.lent_bytes <= batchnorm_ops.LENT_BYTES
+    assert pool.lent_bytes == sum(array.nbytes for array in pool.lent)
+
+
+def test_small_arrays_bypass_the_pool(rng, monkeypatch):
+    monkeypatch.setattr(batchnorm_ops, "POOL_MIN_BYTES", 10 * 4 * 8)  # a (10, 4) float64
+    pool = batchnorm_ops._pool
+    pool.spares.clear()
+    pool.lent.clear()
+    pool.lent_bytes = 0
+    run_step(rng.standard_normal((9, 4)), rng.standard_normal((9, 4)), np.ones(4), np.zeros(4))
+    assert not pool.spares and not pool.lent
+    out, x, _, _ = run_step(rng.standard_normal((10, 4)), rng.standard_normal((10, 4)),
+                            np.ones(4), np.zeros(4))
+    assert [a.shape for a in pool.lent] == [(10, 4), (10, 4)]  # the output and the gradient
+    assert pool.lent[0] is out.data and pool.lent[1] is x.grad.data
+    assert [a.shape for a in pool.spares] == [(10, 4)]  # the released centered buffer
 
 
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])

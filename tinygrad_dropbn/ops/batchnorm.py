@@ -26,6 +26,7 @@ batch_norm` folds the batch statistics the op reports (:class:`BatchStatistics`)
 """
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from typing import Any, Optional, Union
@@ -82,48 +83,102 @@ def batch_statistics(x: np.ndarray, out: Optional[np.ndarray] = None
     return mean, _channel_dot(centered, centered) / count, centered
 
 
-class _SpareBuffers(threading.local):
-    """Released ``centered`` buffers, per thread, for the next forward pass to reuse.
+class _BufferPool(threading.local):
+    """The (N, C) arrays batch norm allocates, kept per thread for the next steps to reuse.
 
     NOTE: why this exists -- page faults, not arithmetic. glibc serves arrays of this size
     (1 MiB at (256, 1024) float32) from its heap, and when a free leaves more than about twice
     the largest such block unused at the top of the heap it gives that memory back to the
     kernel (``M_TRIM_THRESHOLD``, which glibc sets to twice the last freed large block). A
-    training step that frees every (N, C) array it made -- the output, the gradient, and the
-    centered input -- empties the top of the heap at once: it was trimmed every step and ~500
-    pages were faulted in again on the next (``benchmarks/bench_batchnorm.py`` counts them).
-    Reusing the centered buffer keeps one block alive across steps; since the forward takes it
-    *after* allocating its output, it sits above that output, so the output and the gradient
-    freed by the caller never reach the top together, and the heap is not trimmed.
+    training step that frees the (N, C) arrays it made -- the output and the input's gradient,
+    dropped by the caller, and the centered input -- can empty the top of the heap at once; it
+    is then trimmed every step, and ~500 pages are faulted in again on the next
+    (``benchmarks/bench_batchnorm.py`` counts them). Which blocks end up at the top depends on
+    everything else the program allocates between steps (keeping one 200 kB object from then
+    on was enough), so no allocation order avoids it. Not freeing them does: a step that
+    reuses the arrays of the step before allocates and frees no (N, C) block at all.
 
-    Safe because the buffer is private to the op: it never leaves it (the output and every
-    gradient are new arrays), and it comes back only from :meth:`BatchNorm.release`, after
-    the backward pass that read it, from a recorded op freed without one, or from a forward
-    pass that is not recorded -- and never while anything else still references it. Each
-    thread keeps at most :data:`SPARE_LIMIT` buffers, the most recently released.
+    Two kinds of array, both checked for shape, dtype, C order and writeability on reuse:
+
+    * ``spares``: ``centered`` buffers, private to the op. One comes back from
+      :meth:`BatchNorm.release` after the backward pass that read it, from a recorded op freed
+      without one, or from a forward pass that is not recorded -- never while anything else
+      references it. At most :data:`SPARE_LIMIT`, the most recently given back.
+    * ``lent``: outputs and input gradients, which the caller owns. The pool keeps a reference
+      to each and hands it out again only once that reference is the last one: nothing can
+      then read or write it, since a tensor, a saved graph, a view (its ``base``) or a
+      memoryview holding it would all count. At most :data:`LENT_LIMIT` arrays and
+      :data:`LENT_BYTES` bytes, the most recently lent: the memory the pool can keep alive
+      after every caller has let go.
     """
 
     def __init__(self) -> None:
-        self.buffers: list[np.ndarray] = []
+        self.spares: list[np.ndarray] = []
+        self.lent: list[np.ndarray] = []
+        self.lent_bytes = 0
 
-    def take(self, like: np.ndarray) -> np.ndarray:
-        """A buffer of ``like``'s shape and dtype (C order): a spare one, or a new one."""
-        buffers = self.buffers
-        for i in range(len(buffers) - 1, -1, -1):
-            if buffers[i].shape == like.shape and buffers[i].dtype == like.dtype:
-                return buffers.pop(i)
-        return np.empty(like.shape, like.dtype)
+    def take(self, shape: tuple, dtype: np.dtype) -> np.ndarray:
+        """A C-ordered array of this shape and dtype that nothing else references: a spare
+        buffer, else a lent array nobody holds any more, else a new one."""
+        if math.prod(shape) * dtype.itemsize < POOL_MIN_BYTES:
+            return np.empty(shape, dtype)
+        spares = self.spares
+        for i in range(len(spares) - 1, -1, -1):
+            if _fits(spares[i], shape, dtype):
+                return spares.pop(i)
+        lent = self.lent
+        for i in range(len(lent) - 1, -1, -1):
+            # NOTE: 2 = the list's reference and getrefcount's argument: nobody else has it
+            if sys.getrefcount(lent[i]) == 2 and _fits(lent[i], shape, dtype):
+                self.lent_bytes -= lent[i].nbytes
+                return lent.pop(i)
+        return np.empty(shape, dtype)
 
     def give(self, buffer: np.ndarray) -> None:
-        self.buffers.append(buffer)
-        if len(self.buffers) > SPARE_LIMIT:
-            del self.buffers[0]
+        """Keep a private buffer nothing else references."""
+        if buffer.nbytes < POOL_MIN_BYTES:
+            return
+        self.spares.append(buffer)
+        if len(self.spares) > SPARE_LIMIT:
+            del self.spares[0]
+
+    def lend(self, array: np.ndarray) -> np.ndarray:
+        """Keep track of an array handed to the caller; returns it."""
+        if array.nbytes < POOL_MIN_BYTES:
+            return array
+        lent = self.lent
+        lent.append(array)
+        self.lent_bytes += array.nbytes
+        while len(lent) > LENT_LIMIT or self.lent_bytes > LENT_BYTES:
+            self.lent_bytes -= lent.pop(0).nbytes
+        return array
 
 
-#: How many released buffers a thread keeps (a network's batch-norm layers each hold one
+def _fits(array: np.ndarray, shape: tuple, dtype: np.dtype) -> bool:
+    """Whether a pooled array can serve as one of this shape and dtype: C order and writeable
+    too, which a caller may have changed before letting go of it."""
+    flags = array.flags
+    return (array.shape == shape and array.dtype == dtype and flags.c_contiguous
+            and flags.writeable)
+
+
+def _pooled_product(a: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """``a * factor`` (``factor`` per channel) in an array of the pool, lent to the caller."""
+    return _pool.lend(np.multiply(a, factor, out=_pool.take(a.shape, np.result_type(a, factor))))
+
+
+#: Arrays smaller than this are neither pooled nor taken from the pool: the faults came from
+#: blocks of a megabyte and more, and at a small network's sizes the pool's bookkeeping would
+#: cost more than the allocation it saves.
+POOL_MIN_BYTES = 64 * 2**10
+#: How many centered buffers a thread keeps (a network's batch-norm layers each hold one
 #: during a step; more distinct shapes than this just allocate).
 SPARE_LIMIT = 8
-_spares = _SpareBuffers()
+#: How many outputs and input gradients a thread keeps track of (two per batch-norm layer of
+#: a network), and their largest total size.
+LENT_LIMIT = 16
+LENT_BYTES = 64 * 2**20
+_pool = _BufferPool()
 
 
 class BatchStatistics:
@@ -185,9 +240,10 @@ class BatchNorm(Function):
         else:
             running_mean, running_var, *affine = inputs
             weight, bias = affine or (None, None)
-        # NOTE: the output first, then the (reused) centered buffer: see _SpareBuffers.
-        out = np.empty(x.shape, x.dtype if weight is None else np.result_type(x, weight))
-        centered = _spares.take(x)
+        # NOTE: both from the pool, which the output goes back to (see _BufferPool).
+        out = _pool.lend(_pool.take(
+            x.shape, x.dtype if weight is None else np.result_type(x, weight)))
+        centered = _pool.take(x.shape, x.dtype)
         if training:
             mean, var, centered = batch_statistics(x, out=centered)
             if statistics is not None:
@@ -207,7 +263,7 @@ class BatchNorm(Function):
         if self.inputs:  # recorded: the backward pass reads it, and release() gives it back
             self.centered = centered
         else:
-            _spares.give(centered)
+            _pool.give(centered)
         return out
 
     def release(self) -> None:
@@ -225,12 +281,12 @@ class BatchNorm(Function):
             pass
 
     def _give_back_centered(self) -> None:
-        """Hand the centered buffer to :data:`_spares`, unless something else now holds it
+        """Hand the centered buffer to :data:`_pool`, unless something else now holds it
         (a reference taken from ``fn.centered``): a reused buffer is overwritten."""
         centered = self.__dict__.pop("centered", None)
         # NOTE: 2 = this local name and getrefcount's own argument
         if centered is not None and sys.getrefcount(centered) <= 2:
-            _spares.give(centered)
+            _pool.give(centered)
 
     def backward(self, grad: Any, x: Any, *saved: Any) -> Union[Any, tuple]:
         running_mean, running_var = (None, None) if self.training else saved[:2]
@@ -280,7 +336,8 @@ class BatchNorm(Function):
         """The same formulas on arrays, from what the forward kept.
 
         NOTE: einsum and one in-place buffer because this runs on every training step: it
-        allocates one array the size of x (``dx``), the readable form one per operation.
+        needs one array the size of x (``dx``, from the pool and lent to the caller: see
+        _BufferPool), the readable form one per operation.
         """
         through_stats = self.training and needs_x
         inv_std, ndim = self.inv_std, grad.ndim
@@ -292,12 +349,13 @@ class BatchNorm(Function):
         grad_x = None
         if through_stats:
             # scale * (g - sum(g) / M - x_hat * sum(g x_hat) / M), finished in one buffer
-            grad_x = self.centered * _per_channel(sum_grad_x_hat * inv_std / -self.count, ndim)
+            grad_x = _pooled_product(
+                self.centered, _per_channel(sum_grad_x_hat * inv_std / -self.count, ndim))
             grad_x += grad
             grad_x -= _per_channel(sum_grad / self.count, ndim)
             grad_x *= _per_channel(scale, ndim)
         elif needs_x:
-            grad_x = grad * _per_channel(scale, ndim)
+            grad_x = _pooled_product(grad, _per_channel(scale, ndim))
         return grad_x, sum_grad_x_hat, sum_grad
 
     @property
