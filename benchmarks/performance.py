@@ -1,12 +1,14 @@
 """The speed table: every workload of docs/performance.md, ours beside PyTorch and NumPy.
 
-Each workload compares our step with PyTorch's (when installed, on the same number of threads
-as the BLAS) and a hand-written NumPy step, side by side, round by round (:mod:`timing`): each
+Each workload compares our step with PyTorch's (when installed, on the same number of threads as
+the BLAS) and a hand-written NumPy step, side by side, round by round (:mod:`timing`): each
 implementation runs in an interpreter of its own, kept waiting between its blocks, and every
 round asks each one for a block of calls, one right after another, the order alternating from
-round to round. A process of its own is what a program using only
-that implementation runs in: no other library's objects for Python's garbage collector to walk,
-no other step's memory in the allocator's heap (PyTorch is imported only where it is timed).
+round to round; the rounds are shared among three successive interpreters per implementation, so
+that no one process's luck (where its heap lands) makes the figure. A process of its own is what
+a program using only that implementation runs in: no other library's objects for Python's
+garbage collector to walk, no other step's memory in the allocator's heap (PyTorch is imported
+only where it is timed).
 Workloads with large arrays run twice, with glibc's default allocator and with
 ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` pinned high in the children's
 environment. Ratios are of CPU time per call (steadier than wall time on a busy machine), each
@@ -302,9 +304,10 @@ def plot(rows: dict, path: Path) -> None:
         values = [rows[key][impl]["ratio"] if impl in rows[key] else np.nan for key in keys]
         ax.barh(positions + offset, values, height=0.38, color=colour, label=name)
         for y, key, value in zip(positions, keys, values):
-            if not np.isnan(value):
-                ax.text(value * 1.04, y + offset + 0.02, f"{value:.2f}x", va="center", fontsize=8)
             limit = TARGETS.get(key, {}).get(impl)
+            if not np.isnan(value):  # the label right of the bar and of its target's tick
+                ax.text(max(value, limit or 0) * 1.04, y + offset + 0.02, f"{value:.2f}x",
+                        va="center", fontsize=8)
             if limit is not None:
                 ax.plot([limit, limit], [y + offset - 0.22, y + offset + 0.22], color="black",
                         linewidth=2.5)
@@ -342,12 +345,15 @@ python benchmarks/performance.py
 ```
 
 Every row compares our step with PyTorch's and with a hand-written NumPy step, side by side,
-round by round: each implementation runs in a process of its own (as in a program that uses
-only it), kept waiting between its blocks, and every round asks each one for a block of calls,
-one right after another, the order alternating from round to round. The ratios are of CPU time per call, each the median of the per-round ratios (below 1: ours is
-faster). Rows with large arrays run twice: with glibc's default allocator, and with
-`MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` pinned high in the measuring processes'
-environment, which keeps freed memory in the process. Page faults are minor faults per call.
+round by round: each implementation runs in a process of its own (as in a program that uses only
+it), kept waiting between its blocks, and every round asks each one for a block of calls, one
+right after another, the order alternating from round to round. The rounds are shared among
+three successive processes per implementation, so that no one process's luck (where its heap
+lands) makes the figure. The ratios are of CPU time per call, each the median of the per-round
+ratios (below 1: ours is faster). Rows with large arrays run twice: with glibc's default
+allocator, and with `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` pinned high in the
+measuring processes' environment, which keeps freed memory in the process. Page faults are minor
+faults per call.
 `benchmarks/performance.py` describes each workload and where its steps are built. Absolute
 times depend on the machine and on how busy it is: compare the ratios.
 """

@@ -19,10 +19,10 @@ Each block records, per call:
 :func:`run_child` runs a measurement in a fresh interpreter with a chosen environment: the
 allocator's settings (``MALLOC_*``) and the thread counts are read once, at start-up, so the
 only way to measure under other settings without changing this process is another process.
-:func:`rounds_in_own_processes` gives each implementation a process of its own, as in a
-program that uses only it: in a shared process, the allocator serves each step from the heap the others left, and
-Python's full garbage collections walk every object of every library imported (PyTorch's
-too: docs/performance.md measures what that costs our 20,000-op chain).
+:func:`rounds_in_own_processes` gives each implementation a process of its own, as in a program
+that uses only it: in a shared process, the allocator serves each step from the heap the others
+left, and Python's full garbage collections walk every object of every library imported
+(PyTorch's too: docs/performance.md measures what that costs our 20,000-op chain).
 """
 from __future__ import annotations
 
@@ -76,12 +76,26 @@ def alternating_rounds(names: Sequence[str], rounds: int,
     return results
 
 
-def rounds_in_own_processes(commands: dict[str, list[str]], env: dict[str, str], rounds: int
-                            ) -> dict[str, list[dict[str, float]]]:
+def rounds_in_own_processes(commands: dict[str, list[str]], env: dict[str, str], rounds: int,
+                            processes: int = 3) -> dict[str, list[dict[str, float]]]:
     """:func:`alternating_rounds` with each implementation in an interpreter of its own,
-    started once with ``python *commands[name]`` (which must call :func:`serve_blocks`): the
-    processes stay alive, waiting, so each round's blocks still run one right after another,
-    and the machine's drift from minute to minute cancels out of the per-round ratios."""
+    ``python *commands[name]`` (which must call :func:`serve_blocks`). The processes stay alive,
+    waiting, so each round's blocks still run one right after another, and the machine's drift
+    from minute to minute cancels out of the per-round ratios. The rounds are shared among
+    ``processes`` successive interpreters per implementation, so that no single process's
+    luck (where its heap and its arrays happen to land) makes the whole figure."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in commands}
+    for generation in range(processes):
+        share = rounds // processes + (generation < rounds % processes)
+        if share:
+            for name, blocks in _rounds_in_processes(commands, env, share).items():
+                results[name] += blocks
+    return results
+
+
+def _rounds_in_processes(commands: dict[str, list[str]], env: dict[str, str], rounds: int
+                         ) -> dict[str, list[dict[str, float]]]:
+    """``rounds`` alternating rounds, one interpreter per implementation started for them."""
     children = {name: subprocess.Popen([sys.executable, *command], env=env, text=True,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
                 for name, command in commands.items()}

@@ -64,19 +64,23 @@ def test_rounds_alternate_their_order_and_ratios_are_medians_of_rounds():
 
 
 def serving(name: str) -> list[str]:
-    """A child command that serves blocks of a no-op step, tagged with ``name``."""
-    return ["-c", f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import timing; "
-                  f"timing.serve_blocks(lambda: None, 4, {{'name': {name!r}}})"]
+    """A child command that serves blocks of a no-op step, tagged with ``name`` and its
+    process id."""
+    return ["-c", f"import os, sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import timing; "
+                  f"timing.serve_blocks(lambda: None, 4, {{'name': {name!r}, 'pid': os.getpid()}})"]
 
 
-def test_each_implementation_serves_its_blocks_from_a_process_of_its_own():
+def test_each_implementation_serves_its_blocks_from_processes_of_its_own():
     blocks = timing.rounds_in_own_processes({"a": serving("a"), "b": serving("b")},
-                                            timing.child_env(1, False), 3)
+                                            timing.child_env(1, False), 5, processes=2)
     assert list(blocks) == ["a", "b"]
     for name, measured in blocks.items():
-        assert len(measured) == 3
+        assert len(measured) == 5
         assert all(block["name"] == name and block["cpu"] >= 0 and block["faults"] >= 0
                    for block in measured)
+        pids = [block["pid"] for block in measured]  # 3 rounds in one process, 2 in the next
+        assert pids[0] == pids[1] == pids[2] != pids[3] == pids[4]
+    assert not {block["pid"] for block in blocks["a"]} & {block["pid"] for block in blocks["b"]}
 
 
 def test_a_process_that_dies_before_it_is_ready_is_named():
