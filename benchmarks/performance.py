@@ -305,8 +305,9 @@ def plot(rows: dict, path: Path) -> None:
         ax.barh(positions + offset, values, height=0.38, color=colour, label=name)
         for y, key, value in zip(positions, keys, values):
             limit = TARGETS.get(key, {}).get(impl)
-            if not np.isnan(value):  # the label right of the bar and of its target's tick
-                ax.text(max(value, limit or 0) * 1.04, y + offset + 0.02, f"{value:.2f}x",
+            if not np.isnan(value):  # right of the bar, or of a target tick just past it
+                near = limit is not None and value <= limit <= value * 1.3
+                ax.text((limit if near else value) * 1.04, y + offset + 0.02, f"{value:.2f}x",
                         va="center", fontsize=8)
             if limit is not None:
                 ax.plot([limit, limit], [y + offset - 0.22, y + offset + 0.22], color="black",
