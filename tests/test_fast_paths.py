@@ -239,6 +239,58 @@ def test_small_arrays_bypass_the_pool(rng, monkeypatch):
     assert [a.shape for a in pool.spares] == [(10, 4)]  # the released centered buffer
 
 
+@pytest.mark.parametrize("shape, rows", [((256, 1024), 16), ((255, 1024), 15),
+                                         ((257, 1024), 1), ((4096, 8), 2048),
+                                         ((2, 40000), 1), ((64, 16), None)])
+@pytest.mark.parametrize("ufunc", [np.subtract, np.multiply, np.add])
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float32, np.float64),
+                                    (np.float64, np.float64)], ids=["f32", "f32-f64", "f64"])
+def test_channelwise_long_rows_give_exactly_the_broadcast_result(shape, rows, ufunc, dtypes,
+                                                                 rng):
+    if rows is not None:
+        assert batchnorm_ops._rows_per_pass(*shape) == rows
+    a = (rng.standard_normal(shape) * 3).astype(dtypes[0])
+    values = rng.standard_normal(shape[1]).astype(dtypes[1])
+    expected = ufunc(a, values)
+    out = np.empty(shape, expected.dtype)
+    assert batchnorm_ops._channelwise(ufunc, a, values, out) is out
+    np.testing.assert_array_equal(out, expected)
+    if dtypes[0] == dtypes[1]:  # in place, as the backward does
+        batchnorm_ops._channelwise(ufunc, a, values, a)
+        np.testing.assert_array_equal(a, expected)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_a_large_batch_norm_step_through_long_rows_is_the_plain_formula(training, rng):
+    shape = (256, 1024)  # large enough for _channelwise's long rows
+    assert shape[0] * shape[1] >= batchnorm_ops.LONG_ROWS_FROM
+    x0, g = rng.standard_normal(shape) * 3 + 1, rng.standard_normal(shape)
+    weight0, bias0 = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+    if training:
+        out, x, _, _ = run_step(x0, g, weight0, bias0)
+        expected, x_hat, inv_std = plain_batch_norm(x0, weight0, bias0)
+        expected_grad = plain_grads(g, x_hat, inv_std, weight0)[0]
+    else:
+        running_mean, running_var = rng.standard_normal(shape[1]), rng.uniform(0.5, 2, shape[1])
+        out, x = eval_step(x0, g, weight0, bias0, running_mean, running_var)
+        inv_std = 1 / np.sqrt(running_var + 1e-5)
+        expected = weight0 * (x0 - running_mean) * inv_std + bias0
+        expected_grad = g * weight0 * inv_std
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.data, expected_grad, rtol=1e-9, atol=1e-12)
+
+
+def test_channelwise_of_a_strided_array_falls_back_to_broadcasting(rng):
+    a = rng.standard_normal((1024, 256)).T  # (256, 1024), not C-contiguous
+    values = rng.standard_normal(1024)
+    out = np.empty((256, 1024))
+    batchnorm_ops._channelwise(np.multiply, a, values, out)
+    np.testing.assert_array_equal(out, a * values)
+    out = np.empty((1024, 256)).T  # nor an output that is not
+    batchnorm_ops._channelwise(np.subtract, a, values, out)
+    np.testing.assert_array_equal(out, a - values)
+
+
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 def test_float32_weights_with_float64_input_keep_the_plain_dtype(training, rng):
     x = tg.Tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)

@@ -26,6 +26,7 @@ batch_norm` folds the batch statistics the op reports (:class:`BatchStatistics`)
 """
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import threading
@@ -45,6 +46,44 @@ def channel_axes(ndim: int) -> tuple:
 def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
     """A (C,) array reshaped to (1, C, 1, ...) so it broadcasts against an ndim-D input."""
     return values.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _channelwise(ufunc: np.ufunc, a: np.ndarray, values: np.ndarray,
+                 out: Optional[np.ndarray]) -> np.ndarray:
+    """``ufunc(a, values, out=out)`` with the (C,) ``values`` applied along the channel axis.
+
+    NOTE: why not plain broadcasting on a large (N, C) array -- NumPy runs its inner loop once
+    per row, and with short rows the per-row cost is much of the total: ``out *= scale`` on
+    (256, 1024) float32 took 39 us, and 20 us as below. Viewing ``k`` rows as one row of
+    ``k * C`` values and the vector tiled ``k`` times makes the rows long: each output value is
+    the same operation on the same two numbers, so the result is identical.
+    """
+    if out is None or a.ndim != 2 or a.size < LONG_ROWS_FROM:
+        return ufunc(a, _per_channel(values, a.ndim), out=out)
+    n, c = a.shape
+    rows = _rows_per_pass(n, c)
+    if rows == 1 or not (a.flags.c_contiguous and out.flags.c_contiguous):
+        return ufunc(a, values, out=out)
+    tiled = np.empty((rows, c), values.dtype)
+    tiled[...] = values
+    shape = (n // rows, rows * c)
+    ufunc(a.reshape(shape), tiled.reshape(-1), out=out.reshape(shape))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_per_pass(n: int, c: int) -> int:
+    """The most rows of ``c`` values, dividing ``n``, that make at most :data:`ROW_LENGTH`."""
+    rows = max(1, min(n, ROW_LENGTH // c))
+    while n % rows:
+        rows -= 1
+    return rows
+
+
+#: Arrays of at least this many values get long rows in :func:`_channelwise`, of up to
+#: ``ROW_LENGTH`` values (16384 was the fastest at (256, 1024) float32, 8192 as fast).
+LONG_ROWS_FROM = 2**15
+ROW_LENGTH = 2**14
 
 
 def _channel_sum(a: np.ndarray) -> np.ndarray:
@@ -79,7 +118,7 @@ def batch_statistics(x: np.ndarray, out: Optional[np.ndarray] = None
     """
     count = x.size // x.shape[1]
     mean = _channel_sum(x) / x.dtype.type(count)
-    centered = np.subtract(x, _per_channel(mean, x.ndim), out=out)
+    centered = _channelwise(np.subtract, x, mean, out)
     return mean, _channel_dot(centered, centered) / count, centered
 
 
@@ -163,8 +202,10 @@ def _fits(array: np.ndarray, shape: tuple, dtype: np.dtype) -> bool:
 
 
 def _pooled_product(a: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    """``a * factor`` (``factor`` per channel) in an array of the pool, lent to the caller."""
-    return _pool.lend(np.multiply(a, factor, out=_pool.take(a.shape, np.result_type(a, factor))))
+    """``a * factor`` (``factor`` (C,), per channel) in an array of the pool, lent to the
+    caller."""
+    out = _pool.take(a.shape, np.result_type(a, factor))
+    return _pool.lend(_channelwise(np.multiply, a, factor, out))
 
 
 #: Arrays smaller than this are neither pooled nor taken from the pool: the faults came from
@@ -251,15 +292,15 @@ class BatchNorm(Function):
             self.save_for_backward(x, *inputs[:1])
         else:
             mean, var = running_mean, running_var
-            np.subtract(x, _per_channel(mean.astype(x.dtype, copy=False), x.ndim), out=centered)
+            _channelwise(np.subtract, x, mean.astype(x.dtype, copy=False), centered)
             self.save_for_backward(x, running_mean, running_var, *affine[:1])
         self.affine = weight is not None
         # What the array backward reuses (the Tensor backward recomputes them from x).
         self.inv_std = 1 / np.sqrt(var.astype(x.dtype, copy=False) + eps)
         scale = self.inv_std if weight is None else weight * self.inv_std
-        np.multiply(centered, _per_channel(scale, x.ndim), out=out)
+        _channelwise(np.multiply, centered, scale, out)
         if weight is not None:
-            out += _per_channel(bias, x.ndim)
+            _channelwise(np.add, out, bias, out)
         if self.inputs:  # recorded: the backward pass reads it, and release() gives it back
             self.centered = centered
         else:
@@ -349,13 +390,12 @@ class BatchNorm(Function):
         grad_x = None
         if through_stats:
             # scale * (g - sum(g) / M - x_hat * sum(g x_hat) / M), finished in one buffer
-            grad_x = _pooled_product(
-                self.centered, _per_channel(sum_grad_x_hat * inv_std / -self.count, ndim))
+            grad_x = _pooled_product(self.centered, sum_grad_x_hat * inv_std / -self.count)
             grad_x += grad
-            grad_x -= _per_channel(sum_grad / self.count, ndim)
-            grad_x *= _per_channel(scale, ndim)
+            _channelwise(np.subtract, grad_x, sum_grad / self.count, grad_x)
+            _channelwise(np.multiply, grad_x, scale, grad_x)
         elif needs_x:
-            grad_x = _pooled_product(grad, _per_channel(scale, ndim))
+            grad_x = _pooled_product(grad, scale)
         return grad_x, sum_grad_x_hat, sum_grad
 
     @property
