@@ -386,7 +386,7 @@ def versions_line() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7,
+    parser.add_argument("--rounds", type=int, default=15,
                         help="rounds per row (one block of calls per implementation per round)")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS and PyTorch threads in the measuring processes (0: defaults)")
