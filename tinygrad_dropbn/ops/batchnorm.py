@@ -58,12 +58,12 @@ def _channelwise(ufunc: np.ufunc, a: np.ndarray, values: np.ndarray,
     ``k * C`` values and the vector tiled ``k`` times makes the rows long: each output value is
     the same operation on the same two numbers, so the result is identical.
     """
-    if out is None or a.ndim != 2 or a.size < LONG_ROWS_FROM:
+    long_rows = (out is not None and a.ndim == 2 and a.size >= LONG_ROWS_FROM
+                 and a.flags.c_contiguous and out.flags.c_contiguous)
+    rows = _rows_per_pass(*a.shape) if long_rows else 1
+    if rows == 1:
         return ufunc(a, _per_channel(values, a.ndim), out=out)
     n, c = a.shape
-    rows = _rows_per_pass(n, c)
-    if rows == 1 or not (a.flags.c_contiguous and out.flags.c_contiguous):
-        return ufunc(a, values, out=out)
     tiled = np.empty((rows, c), values.dtype)
     tiled[...] = values
     shape = (n // rows, rows * c)
